@@ -1,0 +1,48 @@
+#include <array>
+
+#include "api/handlers.hpp"
+
+namespace baton::api {
+
+namespace {
+using Handler = awaitable<void> (*)(RequestContext&);
+
+struct Route {
+  std::string_view path;
+  bhttp::verb method;
+  Handler handler;
+};
+
+constexpr std::array kRoutes = {
+    Route{"/v1/chat/completions", bhttp::verb::post, &openai::chat_completions},
+    Route{"/v1/embeddings", bhttp::verb::post, &openai::embeddings},
+    Route{"/v1/models", bhttp::verb::get, &openai::list_models},
+    Route{"/health/live", bhttp::verb::get, &ops::health_live},
+    Route{"/health/ready", bhttp::verb::get, &ops::health_ready},
+    Route{"/metrics", bhttp::verb::get, &ops::metrics},
+};
+}  // namespace
+
+awaitable<void> dispatch(RequestContext& ctx) {
+  std::string_view path = ctx.request.target();
+  path = path.substr(0, path.find('?'));
+  for (const Route& route : kRoutes) {
+    if (route.path != path) continue;
+    const bhttp::verb method = ctx.request.method();
+    if (method == route.method || (method == bhttp::verb::head && route.method == bhttp::verb::get)) {
+      co_await route.handler(ctx);
+    } else {
+      const std::string allow = "allow: " + std::string(bhttp::to_string(route.method)) + "\r\n";
+      const Error error{ErrorCode::method_not_allowed,
+                        std::string(ctx.request.method_string()) + " is not allowed on " + std::string(path) +
+                            "; use " + std::string(bhttp::to_string(route.method)),
+                        {}};
+      co_await write_error(ctx, error, allow);
+    }
+    co_return;
+  }
+  const Error error{ErrorCode::not_found, "no such endpoint: " + std::string(path), {}};
+  co_await write_error(ctx, error);
+}
+
+}  // namespace baton::api

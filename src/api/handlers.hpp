@@ -1,0 +1,19 @@
+#pragma once
+// Endpoint handlers. Each writes exactly one response (or one stream) and never throws.
+#include "api/context.hpp"
+
+namespace baton::api {
+
+namespace openai {
+awaitable<void> chat_completions(RequestContext& ctx);
+awaitable<void> embeddings(RequestContext& ctx);
+awaitable<void> list_models(RequestContext& ctx);
+}  // namespace openai
+
+namespace ops {
+awaitable<void> health_live(RequestContext& ctx);
+awaitable<void> health_ready(RequestContext& ctx);
+awaitable<void> metrics(RequestContext& ctx);
+}  // namespace ops
+
+}  // namespace baton::api

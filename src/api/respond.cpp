@@ -1,0 +1,58 @@
+#include <fmt/format.h>
+
+#include "api/context.hpp"
+#include "server/worker.hpp"
+
+namespace baton::api {
+
+std::int64_t RequestContext::overhead_us() const {
+  const auto inside = (Clock::now() - started) - upstream_wait;
+  return std::chrono::duration_cast<std::chrono::microseconds>(inside).count();
+}
+
+std::string_view reason_phrase(unsigned status) {
+  return bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+}
+
+std::string response_head(RequestContext& ctx, unsigned status, std::string_view content_type,
+                          std::size_t content_length, std::string_view extra) {
+  std::string head;
+  head.reserve(256 + extra.size());
+  head += fmt::format("HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nx-request-id: {}\r\n", status,
+                      reason_phrase(status), content_type, content_length, ctx.request_id);
+  head += extra;
+  if (ctx.draining || !ctx.keep_alive) {
+    ctx.keep_alive = false;
+    head += "connection: close\r\n";
+  }
+  head += "\r\n";
+  return head;
+}
+
+awaitable<bool> write_buffers(RequestContext& ctx, std::span<const asio::const_buffer> buffers) {
+  ctx.client.expires_after(ms(ctx.worker.server_config().idle_timeout_ms));
+  auto [ec, n] = co_await asio::async_write(ctx.client, buffers, use_nothrow);
+  if (ec) {
+    ctx.keep_alive = false;
+    co_return false;
+  }
+  co_return true;
+}
+
+awaitable<bool> write_response(RequestContext& ctx, unsigned status, std::string_view content_type,
+                               std::string_view body, std::string_view extra) {
+  ctx.log.status = status;
+  const std::string head = response_head(ctx, status, content_type, body.size(), extra);
+  const std::array buffers = {asio::const_buffer(head.data(), head.size()), asio::const_buffer(body.data(), body.size())};
+  co_return co_await write_buffers(ctx, buffers);
+}
+
+awaitable<void> write_error(RequestContext& ctx, const Error& error, std::string_view extra) {
+  const bool anthropic = ctx.request.target().starts_with("/v1/messages");
+  const std::string body = anthropic ? anthropic_error_body(error) : openai_error_body(error);
+  ctx.log.error_code = error_info(error.code).code;
+  const unsigned status = http_status(error.code);
+  co_await write_response(ctx, status, "application/json", body, extra);
+}
+
+}  // namespace baton::api

@@ -1,0 +1,130 @@
+#pragma once
+// The configuration contract (ARCHITECTURE.md §3.2) as plain structs. A Config is built once by the
+// loader, validated, and then only read: reload builds a new one and swaps the whole snapshot.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace baton::config {
+
+struct Timeouts {
+  std::uint32_t connect_ms = 5'000;
+  std::uint32_t first_token_ms = 120'000;  // until the upstream's first byte of the answer
+  std::uint32_t stall_ms = 60'000;         // longest allowed gap between two stream chunks
+  std::uint32_t total_ms = 600'000;
+};
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  unsigned workers = 0;  // 0 = one per usable core
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::uint32_t header_timeout_ms = 10'000;  // whole request head + body must arrive within this
+  std::uint32_t idle_timeout_ms = 75'000;    // keep-alive connection with no request
+  std::size_t max_connections = 20'000;
+  std::uint32_t drain_timeout_ms = 30'000;   // SIGTERM: in-flight work gets this long
+  std::string access_log = "stdout";         // "stdout", "off", or a file path
+};
+
+struct AuthConfig {
+  std::string master_key;
+};
+
+struct StorageConfig {
+  std::string url = "sqlite://var/baton.db";
+  std::string redis;
+};
+
+enum class ProviderKind { openai, anthropic, llama_server };
+
+struct Origin {
+  bool tls = false;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string path_prefix;  // e.g. "/v1", never ends with '/'
+};
+
+struct ProviderConfig {
+  std::string name;
+  ProviderKind kind = ProviderKind::openai;
+  std::string base_url;
+  Origin origin;
+  std::string api_key;
+  std::string residency;
+  Timeouts timeouts;
+  std::map<std::string, std::string> headers;  // extra headers sent upstream
+  // kind: llama-server
+  std::string binary;
+  std::string model_path;
+  unsigned threads = 1;
+  unsigned ctx_size = 2048;
+  std::vector<std::string> args;
+};
+
+struct Price {
+  double input_per_mtok = 0;
+  double cached_input_per_mtok = 0;
+  double output_per_mtok = 0;
+};
+
+struct DeploymentConfig {
+  std::string provider;
+  std::string model;
+  Price price;
+  std::uint32_t context_window = 0;  // 0 = unknown
+  std::uint32_t weight = 1;
+};
+
+struct ModelConfig {
+  std::string name;
+  std::string strategy = "priority";
+  std::vector<DeploymentConfig> deployments;
+  std::vector<std::string> fallbacks;
+};
+
+struct GuardConfig {
+  std::string pii_action = "allow";  // allow | block | redact | pin
+  std::vector<std::string> allowed_residency;
+};
+
+struct Config {
+  std::string source_path;
+  ServerConfig server;
+  AuthConfig auth;
+  StorageConfig storage;
+  std::vector<ProviderConfig> providers;
+  std::vector<ModelConfig> models;
+  GuardConfig guard;
+
+  const ProviderConfig* find_provider(std::string_view name) const;
+  const ModelConfig* find_model(std::string_view name) const;
+};
+
+// One problem found while loading: "FILE:LINE: KEY: REASON".
+struct Problem {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  std::string key;
+  std::string reason;
+  std::string to_string() const;
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set only when problems is empty
+  std::vector<Problem> problems;
+};
+
+LoadResult load_config_file(const std::string& path);
+LoadResult load_config_text(const std::string& text, const std::string& display_name);
+
+// "${VAR}" and "${VAR:-default}" expansion; `$$` is a literal '$'. Returns false and sets `error`
+// for an unterminated reference or a ${VAR} (no default) whose variable is unset.
+bool expand_env(const std::string& in, std::string& out, std::string& error);
+
+// "http://host:port/prefix" → Origin. Returns an error message or empty on success.
+std::string parse_origin(const std::string& url, Origin& out);
+
+}  // namespace baton::config

@@ -1,0 +1,408 @@
+// YAML → Config. Every problem is collected (not just the first) with file, line and dotted key, so
+// `baton config check` can print them all at once. Unknown keys are errors: a typo must not be
+// silently ignored.
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/config.hpp"
+
+namespace baton::config {
+
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  std::vector<Problem>& problems() { return problems_; }
+
+  void problem(const YAML::Node& node, const std::string& key, std::string reason) {
+    const int line = node.IsDefined() && node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+    problems_.push_back({file_, line, key, std::move(reason)});
+  }
+
+  // Checks `node` is a map and that it has no keys outside `allowed`.
+  bool expect_map(const YAML::Node& node, const std::string& key, std::initializer_list<std::string_view> allowed) {
+    if (!node.IsMap()) {
+      problem(node, key, "must be a mapping");
+      return false;
+    }
+    for (const auto& entry : node) {
+      const std::string name = entry.first.Scalar();
+      bool known = false;
+      for (std::string_view a : allowed) known = known || a == name;
+      if (!known) problem(entry.first, join(key, name), "unknown key");
+    }
+    return true;
+  }
+
+  static std::string join(const std::string& parent, const std::string& child) {
+    return parent.empty() ? child : parent + "." + child;
+  }
+
+  // Reads a scalar string with ${VAR} expansion.
+  bool read_string(const YAML::Node& parent, const std::string& parent_key, const char* name, std::string& out) {
+    const YAML::Node node = parent[name];
+    if (!node.IsDefined() || node.IsNull()) return false;
+    const std::string key = join(parent_key, name);
+    if (!node.IsScalar()) {
+      problem(node, key, "must be a string");
+      return false;
+    }
+    std::string error;
+    if (!expand_env(node.Scalar(), out, error)) {
+      problem(node, key, error);
+      return false;
+    }
+    return true;
+  }
+
+  template <class Int>
+  void read_uint(const YAML::Node& parent, const std::string& parent_key, const char* name, Int& out,
+                 unsigned long long min = 0, unsigned long long max = ~0ULL) {
+    std::string text;
+    if (!read_string(parent, parent_key, name, text)) return;
+    unsigned long long value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    const std::string key = join(parent_key, name);
+    if (ec != std::errc{} || end != text.data() + text.size()) {
+      problem(parent[name], key, "must be a non-negative integer, got '" + text + "'");
+      return;
+    }
+    const unsigned long long type_max = static_cast<unsigned long long>(static_cast<Int>(~Int{0}));
+    if (value < min || value > max || value > type_max) {
+      problem(parent[name], key, "must be between " + std::to_string(min) + " and " +
+                                      std::to_string(std::min(max, type_max)) + ", got " + text);
+      return;
+    }
+    out = static_cast<Int>(value);
+  }
+
+  void read_double(const YAML::Node& parent, const std::string& parent_key, const char* name, double& out) {
+    std::string text;
+    if (!read_string(parent, parent_key, name, text)) return;
+    try {
+      std::size_t used = 0;
+      const double value = std::stod(text, &used);
+      if (used != text.size() || value < 0) throw std::invalid_argument("bad");
+      out = value;
+    } catch (const std::exception&) {
+      problem(parent[name], join(parent_key, name), "must be a non-negative number, got '" + text + "'");
+    }
+  }
+
+  void read_string_list(const YAML::Node& parent, const std::string& parent_key, const char* name,
+                        std::vector<std::string>& out) {
+    const YAML::Node node = parent[name];
+    if (!node.IsDefined() || node.IsNull()) return;
+    const std::string key = join(parent_key, name);
+    if (!node.IsSequence()) {
+      problem(node, key, "must be a list of strings");
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      std::string value;
+      std::string error;
+      if (!node[i].IsScalar()) {
+        problem(node[i], key + "[" + std::to_string(i) + "]", "must be a string");
+      } else if (!expand_env(node[i].Scalar(), value, error)) {
+        problem(node[i], key + "[" + std::to_string(i) + "]", error);
+      } else {
+        out.push_back(std::move(value));
+      }
+    }
+  }
+
+ private:
+  std::string file_;
+  std::vector<Problem> problems_;
+};
+
+void read_timeouts(Reader& r, const YAML::Node& node, const std::string& key, Timeouts& t) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!r.expect_map(node, key, {"connect_ms", "first_token_ms", "stall_ms", "total_ms"})) return;
+  constexpr unsigned long long kDay = 86'400'000;
+  r.read_uint(node, key, "connect_ms", t.connect_ms, 1, kDay);
+  r.read_uint(node, key, "first_token_ms", t.first_token_ms, 1, kDay);
+  r.read_uint(node, key, "stall_ms", t.stall_ms, 1, kDay);
+  r.read_uint(node, key, "total_ms", t.total_ms, 1, kDay);
+}
+
+void read_server(Reader& r, const YAML::Node& node, ServerConfig& s) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!r.expect_map(node, "server",
+                    {"listen", "workers", "max_body_bytes", "max_header_bytes", "header_timeout_ms",
+                     "idle_timeout_ms", "max_connections", "drain_timeout_ms", "access_log"})) {
+    return;
+  }
+  std::string listen;
+  if (r.read_string(node, "server", "listen", listen)) {
+    const std::size_t colon = listen.rfind(':');
+    unsigned port = 0;
+    const char* port_begin = listen.data() + colon + 1;
+    const char* port_end = listen.data() + listen.size();
+    if (colon == std::string::npos || colon == 0 ||
+        std::from_chars(port_begin, port_end, port).ptr != port_end || port > 65535) {
+      r.problem(node["listen"], "server.listen", "must be HOST:PORT (port 0 picks a free port), got '" + listen + "'");
+    } else {
+      std::string host = listen.substr(0, colon);
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      s.listen_host = host;
+      s.listen_port = static_cast<std::uint16_t>(port);
+    }
+  }
+  r.read_uint(node, "server", "workers", s.workers, 0, 256);
+  r.read_uint(node, "server", "max_body_bytes", s.max_body_bytes, 1024, 1ULL << 32);
+  r.read_uint(node, "server", "max_header_bytes", s.max_header_bytes, 1024, 1ULL << 20);
+  r.read_uint(node, "server", "header_timeout_ms", s.header_timeout_ms, 10, 3'600'000);
+  r.read_uint(node, "server", "idle_timeout_ms", s.idle_timeout_ms, 10, 3'600'000);
+  r.read_uint(node, "server", "max_connections", s.max_connections, 1, 10'000'000);
+  r.read_uint(node, "server", "drain_timeout_ms", s.drain_timeout_ms, 0, 3'600'000);
+  r.read_string(node, "server", "access_log", s.access_log);
+}
+
+void read_provider(Reader& r, const std::string& name, const YAML::Node& node, ProviderConfig& p) {
+  const std::string key = "providers." + name;
+  p.name = name;
+  if (!r.expect_map(node, key,
+                    {"kind", "base_url", "api_key", "residency", "timeouts", "headers", "binary", "model_path",
+                     "threads", "ctx_size", "args"})) {
+    return;
+  }
+  std::string kind;
+  if (!r.read_string(node, key, "kind", kind)) {
+    r.problem(node, key + ".kind", "is required (openai | anthropic | llama-server)");
+  } else if (kind == "openai") {
+    p.kind = ProviderKind::openai;
+  } else if (kind == "anthropic") {
+    p.kind = ProviderKind::anthropic;
+  } else if (kind == "llama-server") {
+    p.kind = ProviderKind::llama_server;
+  } else {
+    r.problem(node["kind"], key + ".kind", "must be one of openai, anthropic, llama-server; got '" + kind + "'");
+  }
+  r.read_string(node, key, "api_key", p.api_key);
+  r.read_string(node, key, "residency", p.residency);
+  read_timeouts(r, node["timeouts"], key + ".timeouts", p.timeouts);
+  const YAML::Node headers = node["headers"];
+  if (headers.IsDefined() && !headers.IsNull()) {
+    if (!headers.IsMap()) {
+      r.problem(headers, key + ".headers", "must be a mapping of header name to value");
+    } else {
+      for (const auto& entry : headers) {
+        std::string value;
+        std::string error;
+        if (!expand_env(entry.second.Scalar(), value, error)) {
+          r.problem(entry.second, key + ".headers." + entry.first.Scalar(), error);
+        }
+        p.headers[entry.first.Scalar()] = value;
+      }
+    }
+  }
+  if (p.kind == ProviderKind::llama_server) {
+    r.read_string(node, key, "binary", p.binary);
+    if (!r.read_string(node, key, "model_path", p.model_path)) {
+      r.problem(node, key + ".model_path", "is required for kind llama-server");
+    }
+    r.read_uint(node, key, "threads", p.threads, 1, 1024);
+    r.read_uint(node, key, "ctx_size", p.ctx_size, 16, 1 << 24);
+    r.read_string_list(node, key, "args", p.args);
+    if (node["base_url"].IsDefined()) r.problem(node["base_url"], key + ".base_url", "is chosen by baton for kind llama-server");
+    return;
+  }
+  for (const char* local_only : {"binary", "model_path", "threads", "ctx_size", "args"}) {
+    if (node[local_only].IsDefined()) r.problem(node[local_only], key + "." + local_only, "only applies to kind llama-server");
+  }
+  if (!r.read_string(node, key, "base_url", p.base_url)) {
+    r.problem(node, key + ".base_url", "is required");
+  } else if (std::string error = parse_origin(p.base_url, p.origin); !error.empty()) {
+    r.problem(node["base_url"], key + ".base_url", error);
+  }
+}
+
+void read_deployment(Reader& r, const YAML::Node& node, const std::string& key, DeploymentConfig& d) {
+  if (!r.expect_map(node, key, {"provider", "model", "price", "context_window", "weight"})) return;
+  if (!r.read_string(node, key, "provider", d.provider)) r.problem(node, key + ".provider", "is required");
+  if (!r.read_string(node, key, "model", d.model)) r.problem(node, key + ".model", "is required");
+  const YAML::Node price = node["price"];
+  if (price.IsDefined() && !price.IsNull() &&
+      r.expect_map(price, key + ".price", {"input_per_mtok", "cached_input_per_mtok", "output_per_mtok"})) {
+    r.read_double(price, key + ".price", "input_per_mtok", d.price.input_per_mtok);
+    r.read_double(price, key + ".price", "cached_input_per_mtok", d.price.cached_input_per_mtok);
+    r.read_double(price, key + ".price", "output_per_mtok", d.price.output_per_mtok);
+  }
+  r.read_uint(node, key, "context_window", d.context_window);
+  r.read_uint(node, key, "weight", d.weight, 0, 1'000'000);
+}
+
+void read_models(Reader& r, const YAML::Node& node, std::vector<ModelConfig>& models) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsSequence()) {
+    r.problem(node, "models", "must be a list");
+    return;
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node m = node[i];
+    const std::string key = "models[" + std::to_string(i) + "]";
+    ModelConfig model;
+    if (!r.expect_map(m, key, {"name", "strategy", "deployments", "fallbacks"})) continue;
+    if (!r.read_string(m, key, "name", model.name) || model.name.empty()) r.problem(m, key + ".name", "is required");
+    r.read_string(m, key, "strategy", model.strategy);
+    static const std::set<std::string> kStrategies = {"priority", "weighted", "least-latency", "least-busy", "cost"};
+    if (!kStrategies.contains(model.strategy)) {
+      r.problem(m["strategy"], key + ".strategy",
+                "must be one of priority, weighted, least-latency, least-busy, cost; got '" + model.strategy + "'");
+    }
+    const YAML::Node deployments = m["deployments"];
+    if (!deployments.IsSequence() || deployments.size() == 0) {
+      r.problem(deployments.IsDefined() ? deployments : m, key + ".deployments", "must be a non-empty list");
+    } else {
+      for (std::size_t j = 0; j < deployments.size(); ++j) {
+        DeploymentConfig d;
+        read_deployment(r, deployments[j], key + ".deployments[" + std::to_string(j) + "]", d);
+        model.deployments.push_back(std::move(d));
+      }
+    }
+    r.read_string_list(m, key, "fallbacks", model.fallbacks);
+    models.push_back(std::move(model));
+  }
+}
+
+void read_guard(Reader& r, const YAML::Node& node, GuardConfig& g) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!r.expect_map(node, "guard", {"pii"})) return;
+  const YAML::Node pii = node["pii"];
+  if (!pii.IsDefined() || pii.IsNull()) return;
+  if (!r.expect_map(pii, "guard.pii", {"action", "allowed_residency"})) return;
+  r.read_string(pii, "guard.pii", "action", g.pii_action);
+  if (g.pii_action != "allow" && g.pii_action != "block" && g.pii_action != "redact" && g.pii_action != "pin") {
+    r.problem(pii["action"], "guard.pii.action", "must be one of allow, block, redact, pin; got '" + g.pii_action + "'");
+  }
+  r.read_string_list(pii, "guard.pii", "allowed_residency", g.allowed_residency);
+}
+
+// Cross-references: every deployment names a provider, every fallback names a model, names unique.
+void check_references(Reader& r, const YAML::Node& root, const Config& c) {
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < c.models.size(); ++i) {
+    const ModelConfig& m = c.models[i];
+    const YAML::Node node = root["models"][i];
+    const std::string key = "models[" + std::to_string(i) + "]";
+    if (!m.name.empty() && !names.insert(m.name).second) r.problem(node["name"], key + ".name", "duplicate model name '" + m.name + "'");
+    for (std::size_t j = 0; j < m.deployments.size(); ++j) {
+      const std::string& provider = m.deployments[j].provider;
+      if (!provider.empty() && c.find_provider(provider) == nullptr) {
+        r.problem(node["deployments"][j]["provider"], key + ".deployments[" + std::to_string(j) + "].provider",
+                  "names unknown provider '" + provider + "'");
+      }
+    }
+    for (std::size_t j = 0; j < m.fallbacks.size(); ++j) {
+      if (c.find_model(m.fallbacks[j]) == nullptr) {
+        r.problem(node["fallbacks"][j], key + ".fallbacks[" + std::to_string(j) + "]",
+                  "names unknown model '" + m.fallbacks[j] + "'");
+      }
+    }
+  }
+}
+
+LoadResult load_from_node(Reader& r, const YAML::Node& root, const std::string& display_name) {
+  LoadResult result;
+  Config c;
+  c.source_path = display_name;
+  if (root.IsNull() || !root.IsDefined()) {
+    r.problem(root, "", "the file is empty");
+  } else if (r.expect_map(root, "", {"server", "auth", "storage", "providers", "models", "guard"})) {
+    read_server(r, root["server"], c.server);
+    const YAML::Node auth = root["auth"];
+    if (auth.IsDefined() && !auth.IsNull() && r.expect_map(auth, "auth", {"master_key"})) {
+      r.read_string(auth, "auth", "master_key", c.auth.master_key);
+    }
+    const YAML::Node storage = root["storage"];
+    if (storage.IsDefined() && !storage.IsNull() && r.expect_map(storage, "storage", {"url", "redis"})) {
+      r.read_string(storage, "storage", "url", c.storage.url);
+      r.read_string(storage, "storage", "redis", c.storage.redis);
+    }
+    const YAML::Node providers = root["providers"];
+    if (providers.IsDefined() && !providers.IsNull()) {
+      if (!providers.IsMap()) {
+        r.problem(providers, "providers", "must be a mapping of provider name to settings");
+      } else {
+        for (const auto& entry : providers) {
+          ProviderConfig p;
+          read_provider(r, entry.first.Scalar(), entry.second, p);
+          c.providers.push_back(std::move(p));
+        }
+      }
+    }
+    read_models(r, root["models"], c.models);
+    read_guard(r, root["guard"], c.guard);
+    check_references(r, root, c);
+  }
+  result.problems = std::move(r.problems());
+  if (result.problems.empty()) result.config = std::move(c);
+  return result;
+}
+
+}  // namespace
+
+const ProviderConfig* Config::find_provider(std::string_view name) const {
+  for (const auto& p : providers) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+const ModelConfig* Config::find_model(std::string_view name) const {
+  for (const auto& m : models) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+std::string Problem::to_string() const {
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line);
+  out += ": ";
+  if (!key.empty()) out += key + ": ";
+  out += reason;
+  return out;
+}
+
+LoadResult load_config_text(const std::string& text, const std::string& display_name) {
+  Reader reader(display_name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    LoadResult result;
+    result.problems.push_back({display_name, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "invalid YAML: " + e.msg});
+    return result;
+  }
+  try {
+    return load_from_node(reader, root, display_name);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws on odd shapes (e.g. a scalar where a map was indexed); report, never crash.
+    LoadResult result;
+    result.problems = std::move(reader.problems());
+    result.problems.push_back({display_name, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "invalid structure: " + e.msg});
+    return result;
+  }
+}
+
+LoadResult load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult result;
+    result.problems.push_back({path, 0, "", "cannot open file"});
+    return result;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return load_config_text(buffer.str(), path);
+}
+
+}  // namespace baton::config

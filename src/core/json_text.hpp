@@ -1,0 +1,18 @@
+#pragma once
+// Small helpers for writing JSON text by hand on the hot path (no DOM, no allocation beyond `out`).
+#include <string>
+#include <string_view>
+
+namespace baton {
+
+// Appends `value` as a quoted, escaped JSON string.
+void append_json_string(std::string& out, std::string_view value);
+
+}  // namespace baton
+
+namespace baton {
+// simdjson reads up to SIMDJSON_PADDING bytes past the input: copies `input` into `scratch` (which
+// keeps its capacity, so per-thread scratch strings make this allocation-free) and returns a view
+// whose backing storage is padded. Pass scratch.capacity() as the allocated size.
+std::string_view padded_for_simdjson(std::string_view input, std::string& scratch);
+}  // namespace baton

@@ -1,0 +1,342 @@
+#include "http/upstream.hpp"
+
+#include <cstdlib>
+
+namespace baton::http {
+
+namespace {
+constexpr std::size_t kMaxIdlePerOrigin = 512;
+constexpr auto kMaxIdleAge = std::chrono::seconds(50);  // below common upstream keep-alive timeouts (60 s)
+constexpr auto kNameTtl = std::chrono::seconds(60);
+constexpr std::size_t kMinReadSize = 4096;
+constexpr std::size_t kMaxReadSize = 64 * 1024;
+
+UpstreamError classify(const error_code& ec) {
+  if (ec == beast::error::timeout) return UpstreamError::timeout;
+  return UpstreamError::reset;
+}
+
+std::string env_first(std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') return value;
+  }
+  return {};
+}
+}  // namespace
+
+std::string_view to_string(UpstreamError error) {
+  switch (error) {
+    case UpstreamError::none: return "none";
+    case UpstreamError::connect: return "connect";
+    case UpstreamError::tls: return "tls";
+    case UpstreamError::timeout: return "timeout";
+    case UpstreamError::reset: return "reset";
+    case UpstreamError::protocol: return "protocol";
+    case UpstreamError::too_large: return "too_large";
+  }
+  return "unknown";
+}
+
+ProxySettings ProxySettings::from_environment() {
+  ProxySettings settings;
+  auto parse = [](const std::string& url) -> std::optional<config::Origin> {
+    if (url.empty()) return std::nullopt;
+    config::Origin origin;
+    const std::string with_scheme = url.find("://") == std::string::npos ? "http://" + url : url;
+    if (!config::parse_origin(with_scheme, origin).empty()) return std::nullopt;
+    return origin;
+  };
+  settings.https_proxy = parse(env_first({"HTTPS_PROXY", "https_proxy"}));
+  settings.http_proxy = parse(env_first({"HTTP_PROXY", "http_proxy"}));
+  const std::string no_proxy = env_first({"NO_PROXY", "no_proxy"});
+  std::size_t start = 0;
+  while (start <= no_proxy.size()) {
+    std::size_t comma = no_proxy.find(',', start);
+    if (comma == std::string::npos) comma = no_proxy.size();
+    std::string entry = no_proxy.substr(start, comma - start);
+    entry.erase(0, entry.find_first_not_of(' '));
+    entry.erase(entry.find_last_not_of(' ') + 1);
+    if (entry.starts_with('.')) entry.erase(0, 1);
+    if (const std::size_t colon = entry.rfind(':'); colon != std::string::npos && entry.find(':') == colon) {
+      entry.resize(colon);  // "host:port" entries match the host
+    }
+    if (!entry.empty()) settings.no_proxy.push_back(entry);
+    start = comma + 1;
+  }
+  return settings;
+}
+
+const config::Origin* ProxySettings::proxy_for(const config::Origin& target) const {
+  const std::optional<config::Origin>& proxy = target.tls ? https_proxy : http_proxy;
+  if (!proxy) return nullptr;
+  for (const std::string& entry : no_proxy) {
+    if (entry == "*" || target.host == entry) return nullptr;
+    if (target.host.size() > entry.size() && target.host.ends_with(entry) &&
+        target.host[target.host.size() - entry.size() - 1] == '.') {
+      return nullptr;
+    }
+  }
+  return &*proxy;
+}
+
+UpstreamConnection::UpstreamConnection(const asio::any_io_executor& executor, std::string pool_key)
+    : tcp_(executor), pool_key_(std::move(pool_key)) {}
+
+void UpstreamConnection::start_tls(asio::ssl::context& context) {
+  tls_ = std::make_unique<asio::ssl::stream<beast::tcp_stream&>>(tcp_, context);
+}
+
+awaitable<std::size_t> UpstreamConnection::read_some(asio::mutable_buffer buffer, error_code& ec) {
+  std::size_t n = 0;
+  if (tls_) {
+    std::tie(ec, n) = co_await tls_->async_read_some(buffer, use_nothrow);
+  } else {
+    std::tie(ec, n) = co_await tcp_.async_read_some(buffer, use_nothrow);
+  }
+  co_return n;
+}
+
+awaitable<void> UpstreamConnection::write_all(std::span<const asio::const_buffer> buffers, error_code& ec) {
+  std::size_t n = 0;
+  if (tls_) {
+    std::tie(ec, n) = co_await asio::async_write(*tls_, buffers, use_nothrow);
+  } else {
+    std::tie(ec, n) = co_await asio::async_write(tcp_, buffers, use_nothrow);
+  }
+}
+
+UpstreamPool::UpstreamPool(const asio::any_io_executor& executor, asio::ssl::context& tls_context,
+                           const ProxySettings& proxies)
+    : executor_(executor), tls_context_(tls_context), proxies_(proxies), resolver_(executor) {}
+
+std::string UpstreamPool::pool_key(const config::Origin& origin) {
+  std::string key = origin.tls ? "https://" : "http://";
+  key += origin.host;
+  key += ':';
+  key += std::to_string(origin.port);
+  return key;
+}
+
+awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire(const config::Origin& origin,
+                                                                     Clock::time_point deadline, bool& reused,
+                                                                     UpstreamError& error) {
+  std::string key = pool_key(origin);
+  reused = false;
+  if (auto it = idle_.find(key); it != idle_.end()) {
+    auto& stack = it->second;
+    const auto now = Clock::now();
+    while (!stack.empty()) {
+      std::unique_ptr<UpstreamConnection> connection = std::move(stack.back());
+      stack.pop_back();
+      --idle_total_;
+      if (now - connection->idle_since < kMaxIdleAge) {
+        reused = true;
+        co_return connection;
+      }
+    }
+  }
+  co_return co_await connect_new(origin, key, deadline, error);
+}
+
+void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection) {
+  auto& stack = idle_[connection->pool_key()];
+  if (stack.size() >= kMaxIdlePerOrigin) return;
+  connection->idle_since = Clock::now();
+  stack.push_back(std::move(connection));
+  ++idle_total_;
+}
+
+void UpstreamPool::close_idle() {
+  idle_.clear();
+  idle_total_ = 0;
+}
+
+awaitable<std::vector<tcp::endpoint>> UpstreamPool::resolve(const std::string& host, std::uint16_t port,
+                                                            error_code& ec) {
+  if (const auto address = asio::ip::make_address(host, ec); !ec) {
+    co_return std::vector<tcp::endpoint>{tcp::endpoint(address, port)};
+  }
+  ec = {};
+  const std::string key = host + ":" + std::to_string(port);
+  const auto now = Clock::now();
+  if (auto it = names_.find(key); it != names_.end() && it->second.expires > now) co_return it->second.endpoints;
+  // Asio runs getaddrinfo on its own background thread: the worker's loop keeps serving meanwhile.
+  auto [resolve_ec, results] = co_await resolver_.async_resolve(host, std::to_string(port), use_nothrow);
+  ec = resolve_ec;
+  std::vector<tcp::endpoint> endpoints;
+  if (ec) co_return endpoints;
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  names_[key] = CachedName{endpoints, now + kNameTtl};
+  co_return endpoints;
+}
+
+awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::connect_new(const config::Origin& origin,
+                                                                         const std::string& key,
+                                                                         Clock::time_point deadline,
+                                                                         UpstreamError& error) {
+  const config::Origin* proxy = proxies_.proxy_for(origin);
+  const config::Origin& hop = proxy != nullptr ? *proxy : origin;
+  error_code ec;
+  std::vector<tcp::endpoint> endpoints = co_await resolve(hop.host, hop.port, ec);
+  if (ec || endpoints.empty()) {
+    error = UpstreamError::connect;
+    co_return nullptr;
+  }
+  auto connection = std::make_unique<UpstreamConnection>(executor_, key);
+  beast::tcp_stream& stream = connection->tcp();
+  stream.expires_at(deadline);
+  auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, use_nothrow);
+  if (connect_ec) {
+    error = connect_ec == beast::error::timeout ? UpstreamError::timeout : UpstreamError::connect;
+    co_return nullptr;
+  }
+  stream.socket().set_option(tcp::no_delay(true), ec);
+
+  if (proxy != nullptr) {
+    // HTTP CONNECT tunnel, then speak to the origin (TLS or not) through it.
+    const std::string authority = origin.host + ":" + std::to_string(origin.port);
+    const std::string connect_request =
+        "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
+    auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(connect_request), use_nothrow);
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::empty_body> reply;
+    reply.skip(true);  // a CONNECT answer has no body
+    auto [read_ec, read] = write_ec ? std::tuple{write_ec, std::size_t{0}}
+                                    : co_await bhttp::async_read_header(stream, buffer, reply, use_nothrow);
+    if (read_ec || reply.get().result_int() != 200) {
+      error = read_ec == beast::error::timeout ? UpstreamError::timeout : UpstreamError::connect;
+      co_return nullptr;
+    }
+  }
+
+  if (origin.tls) {
+    connection->start_tls(tls_context_);
+    auto& tls = connection->tls_stream();
+    if (!SSL_set_tlsext_host_name(tls.native_handle(), origin.host.c_str())) {
+      error = UpstreamError::tls;
+      co_return nullptr;
+    }
+    tls.set_verify_mode(asio::ssl::verify_peer);
+    tls.set_verify_callback(asio::ssl::host_name_verification(origin.host));
+    auto [handshake_ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_nothrow);
+    if (handshake_ec) {
+      error = handshake_ec == beast::error::timeout ? UpstreamError::timeout : UpstreamError::tls;
+      co_return nullptr;
+    }
+  }
+  co_return connection;
+}
+
+ResponseParser::ResponseParser() {
+  eager(true);
+  header_limit(64 * 1024);
+  body_limit(boost::none);  // callers bound what they keep
+}
+
+void ResponseParser::on_field_impl(bhttp::field name, beast::string_view, beast::string_view value, error_code&) {
+  if (name == bhttp::field::content_type) {
+    content_type_.assign(value.data(), value.size());
+  } else if (name == bhttp::field::retry_after) {
+    retry_after_.assign(value.data(), value.size());
+  }
+}
+
+std::size_t ResponseParser::on_body_impl(beast::string_view body, error_code&) {
+  body_.append(body.data(), body.size());
+  return body.size();
+}
+
+std::size_t ResponseParser::on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) {
+  body_.append(body.data(), body.size());
+  return body.size();
+}
+
+UpstreamCall::~UpstreamCall() = default;
+
+awaitable<UpstreamError> UpstreamCall::send(const config::Origin& origin, std::span<const asio::const_buffer> request,
+                                            Clock::time_point connect_deadline, Clock::time_point head_deadline) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    UpstreamError error = UpstreamError::none;
+    connection_ = co_await pool_.acquire(origin, connect_deadline, reused_, error);
+    if (!connection_) co_return error;
+    parser_ = std::make_unique<ResponseParser>();
+    buffer_.clear();
+    connection_->tcp().expires_at(head_deadline);
+    error_code ec;
+    co_await connection_->write_all(request, ec);
+    if (!ec) {
+      while (!parser_->is_header_done()) {
+        error = co_await read_more(head_deadline);
+        if (error != UpstreamError::none) break;
+      }
+      if (error == UpstreamError::none) co_return UpstreamError::none;
+    } else {
+      error = classify(ec);
+    }
+    // A kept-alive connection the upstream had already closed: retry once on a fresh one.
+    const bool stale = reused_ && error == UpstreamError::reset && !parser_->got_some();
+    connection_.reset();
+    if (!stale) co_return error;
+  }
+  co_return UpstreamError::reset;
+}
+
+awaitable<UpstreamError> UpstreamCall::read_more(Clock::time_point deadline) {
+  beast::tcp_stream& stream = connection_->tcp();
+  stream.expires_at(deadline);
+  std::size_t want = kMinReadSize;
+  if (parser_->is_header_done()) {
+    if (auto remaining = parser_->content_length_remaining()) {
+      want = std::clamp<std::size_t>(*remaining, kMinReadSize, kMaxReadSize);
+    }
+  }
+  error_code ec;
+  const std::size_t n = co_await connection_->read_some(buffer_.prepare(want), ec);
+  if (ec) {
+    if (ec == asio::error::eof && parser_->is_header_done()) {
+      parser_->put_eof(ec);  // a body delimited by connection close ends here
+      if (!ec) co_return UpstreamError::none;
+    }
+    co_return classify(ec);
+  }
+  buffer_.commit(n);
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more) break;
+    if (ec) co_return UpstreamError::protocol;
+    if (used == 0) break;
+  }
+  co_return UpstreamError::none;
+}
+
+awaitable<UpstreamError> UpstreamCall::read_body_some(Clock::time_point deadline, bool& done) {
+  done = parser_->is_done();
+  if (done) co_return UpstreamError::none;
+  const UpstreamError error = co_await read_more(deadline);
+  done = parser_->is_done();
+  co_return error;
+}
+
+awaitable<UpstreamError> UpstreamCall::read_body_all(Clock::time_point deadline, std::size_t max_bytes) {
+  while (!parser_->is_done()) {
+    const UpstreamError error = co_await read_more(deadline);
+    if (error != UpstreamError::none) co_return error;
+    if (parser_->body().size() > max_bytes) co_return UpstreamError::too_large;
+  }
+  co_return UpstreamError::none;
+}
+
+void UpstreamCall::finish() {
+  if (!connection_) return;
+  if (parser_ && parser_->is_done() && parser_->keep_alive() && buffer_.size() == 0) {
+    ++connection_->exchanges;
+    connection_->tcp().expires_never();
+    pool_.release(std::move(connection_));
+  }
+  connection_.reset();
+}
+
+void UpstreamCall::abort() { connection_.reset(); }
+
+}  // namespace baton::http

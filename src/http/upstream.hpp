@@ -1,0 +1,148 @@
+#pragma once
+// The upstream HTTP/1.1 client. Each worker thread owns one UpstreamPool (shared-nothing: no locks),
+// which keeps idle keep-alive connections per origin, resolves names asynchronously with a small
+// cache, speaks TLS with SNI and certificate verification, and tunnels through HTTPS_PROXY.
+//
+// An UpstreamCall is one request/response exchange. It owns its connection while in flight; on
+// completion the connection goes back to the pool only if the response was read to its end and the
+// upstream allows keep-alive. Destroying a call early (client left, timeout) closes the connection,
+// which is how an upstream request is cancelled.
+#include <boost/beast/http/basic_parser.hpp>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.hpp"
+#include "http/asio.hpp"
+
+namespace baton::http {
+
+enum class UpstreamError : std::uint8_t { none, connect, tls, timeout, reset, protocol, too_large };
+std::string_view to_string(UpstreamError error);
+
+// Proxy settings read once from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (and lower-case forms).
+struct ProxySettings {
+  std::optional<config::Origin> https_proxy;
+  std::optional<config::Origin> http_proxy;
+  std::vector<std::string> no_proxy;  // host suffixes; "*" disables proxies
+  static ProxySettings from_environment();
+  const config::Origin* proxy_for(const config::Origin& target) const;
+};
+
+class UpstreamConnection {
+ public:
+  UpstreamConnection(const asio::any_io_executor& executor, std::string pool_key);
+  beast::tcp_stream& tcp() { return tcp_; }
+  const std::string& pool_key() const { return pool_key_; }
+  bool tls() const { return tls_ != nullptr; }
+  void start_tls(asio::ssl::context& context);
+  asio::ssl::stream<beast::tcp_stream&>& tls_stream() { return *tls_; }
+
+  awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec);
+  awaitable<void> write_all(std::span<const asio::const_buffer> buffers, error_code& ec);
+
+  Clock::time_point idle_since;
+  std::uint64_t exchanges = 0;
+
+ private:
+  beast::tcp_stream tcp_;
+  std::unique_ptr<asio::ssl::stream<beast::tcp_stream&>> tls_;
+  std::string pool_key_;
+};
+
+class UpstreamPool {
+ public:
+  UpstreamPool(const asio::any_io_executor& executor, asio::ssl::context& tls_context, const ProxySettings& proxies);
+
+  // A connected (and TLS-established) connection to `origin`: an idle pooled one when there is one,
+  // else a new one made before `deadline`. `reused` tells which.
+  awaitable<std::unique_ptr<UpstreamConnection>> acquire(const config::Origin& origin, Clock::time_point deadline,
+                                                         bool& reused, UpstreamError& error);
+  void release(std::unique_ptr<UpstreamConnection> connection);
+  std::size_t idle_connections() const { return idle_total_; }
+  void close_idle();
+
+  static std::string pool_key(const config::Origin& origin);
+
+ private:
+  awaitable<std::vector<tcp::endpoint>> resolve(const std::string& host, std::uint16_t port, error_code& ec);
+  awaitable<std::unique_ptr<UpstreamConnection>> connect_new(const config::Origin& origin, const std::string& key,
+                                                             Clock::time_point deadline, UpstreamError& error);
+
+  struct CachedName {
+    std::vector<tcp::endpoint> endpoints;
+    Clock::time_point expires;
+  };
+  asio::any_io_executor executor_;
+  asio::ssl::context& tls_context_;
+  const ProxySettings& proxies_;
+  tcp::resolver resolver_;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
+  std::unordered_map<std::string, CachedName> names_;
+  std::size_t idle_total_ = 0;
+};
+
+// Parses an upstream response head and collects body bytes (decoded from chunked or sized framing)
+// into body(), which the caller drains as it relays.
+class ResponseParser : public bhttp::basic_parser<false> {
+ public:
+  ResponseParser();
+  unsigned status() const { return status_; }
+  const std::string& content_type() const { return content_type_; }
+  const std::string& retry_after() const { return retry_after_; }
+  std::string& body() { return body_; }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int, error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, error_code&) override { status_ = static_cast<unsigned>(code); }
+  void on_field_impl(bhttp::field name, beast::string_view, beast::string_view value, error_code&) override;
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, error_code&) override;
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override;
+  void on_finish_impl(error_code&) override {}
+
+  unsigned status_ = 0;
+  std::string content_type_;
+  std::string retry_after_;
+  std::string body_;
+};
+
+// One request/response exchange with an upstream.
+class UpstreamCall {
+ public:
+  explicit UpstreamCall(UpstreamPool& pool) : pool_(pool) {}
+  ~UpstreamCall();
+  UpstreamCall(const UpstreamCall&) = delete;
+  UpstreamCall& operator=(const UpstreamCall&) = delete;
+
+  // Sends the request and waits for the response head. A pooled connection that turns out to be
+  // closed before any response byte arrived is replaced by a fresh one once, transparently.
+  awaitable<UpstreamError> send(const config::Origin& origin, std::span<const asio::const_buffer> request,
+                                Clock::time_point connect_deadline, Clock::time_point head_deadline);
+  // Reads at least one more piece of the body into parser().body(). Sets `done` at end of message.
+  awaitable<UpstreamError> read_body_some(Clock::time_point deadline, bool& done);
+  // Reads the rest of the body (bounded by `max_bytes`).
+  awaitable<UpstreamError> read_body_all(Clock::time_point deadline, std::size_t max_bytes);
+
+  ResponseParser& parser() { return *parser_; }
+  // Hands the connection back to the pool when the exchange ended cleanly; otherwise it closes.
+  void finish();
+  // Closes the connection now (cancel).
+  void abort();
+  bool connection_reused() const { return reused_; }
+
+ private:
+  awaitable<UpstreamError> read_more(Clock::time_point deadline);
+
+  UpstreamPool& pool_;
+  std::unique_ptr<UpstreamConnection> connection_;
+  std::unique_ptr<ResponseParser> parser_;
+  beast::flat_buffer buffer_;
+  bool reused_ = false;
+};
+
+}  // namespace baton::http

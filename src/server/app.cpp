@@ -1,0 +1,114 @@
+#include "server/app.hpp"
+
+#include <sched.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "obs/metrics.hpp"
+#include "server/worker.hpp"
+
+namespace baton::server {
+
+unsigned usable_cores() {
+  // hardware_concurrency() ignores taskset/cgroup affinity; the affinity mask is what we may use.
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1U, std::thread::hardware_concurrency());
+}
+
+App::App(config::Config config, std::string config_path)
+    : config_path_(std::move(config_path)),
+      server_(config.server),
+      access_log_(obs::AccessLog::open(config.server.access_log)),
+      proxies_(http::ProxySettings::from_environment()) {
+  tls_context_.set_default_verify_paths();  // system CA store; honours SSL_CERT_FILE / SSL_CERT_DIR
+  tls_context_.set_verify_mode(asio::ssl::verify_peer);
+  routes_.store(std::make_shared<const routing::RouteTable>(std::move(config)));
+}
+
+App::~App() = default;
+
+void App::worker_stopped() {
+  asio::post(main_io_, [this] {
+    if (--running_workers_ == 0) main_io_.stop();
+  });
+}
+
+void App::reload() {
+  config::LoadResult loaded = config::load_config_file(config_path_);
+  auto& registry = obs::Registry::instance();
+  if (!loaded.config) {
+    registry.config_reload_failures.fetch_add(1);
+    for (const auto& problem : loaded.problems) spdlog::error("config reload rejected: {}", problem.to_string());
+    spdlog::error("config reload rejected: keeping the running configuration");
+    return;
+  }
+  // New requests see the new table; requests in flight keep the one they pinned.
+  routes_.store(std::make_shared<const routing::RouteTable>(std::move(*loaded.config)), std::memory_order_release);
+  registry.config_reloads.fetch_add(1);
+  spdlog::info("config reloaded from {}", config_path_);
+}
+
+void App::drain() {
+  if (draining_) return;
+  draining_ = true;
+  spdlog::info("draining: no new connections; in-flight requests get {} ms", server_.drain_timeout_ms);
+  for (auto& worker : workers_) worker->begin_drain();
+  auto deadline = std::make_shared<asio::steady_timer>(main_io_, ms(server_.drain_timeout_ms));
+  deadline->async_wait([this, deadline](const error_code& ec) {
+    if (ec) return;
+    spdlog::warn("drain deadline reached: closing remaining connections");
+    for (auto& worker : workers_) worker->force_close();
+  });
+}
+
+int App::run() {
+  const unsigned count = server_.workers == 0 ? usable_cores() : server_.workers;
+  error_code ec;
+  const auto address = asio::ip::make_address(server_.listen_host, ec);
+  if (ec) {
+    spdlog::error("server.listen: '{}' is not an IP address", server_.listen_host);
+    return 1;
+  }
+  tcp::endpoint endpoint(address, server_.listen_port);
+  try {
+    for (unsigned i = 0; i < count; ++i) {
+      auto worker = std::make_unique<Worker>(*this, i);
+      // Port 0: the first listener picks a free port and the others join it.
+      endpoint.port(worker->listen(endpoint));
+      workers_.push_back(std::move(worker));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("cannot listen on {}:{}: {}", server_.listen_host, server_.listen_port, e.what());
+    return 1;
+  }
+  obs::Registry::instance().add_gauge("baton_access_log_overruns", "Access log lines overwritten while the queue was full.",
+                                      [] { return static_cast<double>(obs::AccessLog::overruns()); });
+
+  asio::signal_set signals(main_io_, SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const error_code&, int)> on_signal = [&](const error_code& signal_ec, int signal) {
+    if (signal_ec) return;
+    if (signal == SIGHUP) {
+      reload();
+    } else {
+      drain();
+    }
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+
+  running_workers_ = count;
+  for (auto& worker : workers_) worker->start();
+  spdlog::info("{} worker(s); {} model(s) configured", count, routes()->groups().size());
+  std::cout << "baton listening on " << endpoint.address().to_string() << ":" << endpoint.port() << std::endl;
+
+  main_io_.run();
+  for (auto& worker : workers_) worker->join();
+  workers_.clear();
+  access_log_.reset();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace baton::server

@@ -1,0 +1,53 @@
+#pragma once
+// Process wiring: config snapshot, worker threads, signals (SIGTERM/SIGINT drain, SIGHUP reload).
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "http/asio.hpp"
+#include "http/upstream.hpp"
+#include "obs/access_log.hpp"
+#include "routing/route_table.hpp"
+
+namespace baton::server {
+
+class Worker;
+
+class App {
+ public:
+  App(config::Config config, std::string config_path);
+  ~App();
+
+  // Binds, serves, and returns the process exit code once drained.
+  int run();
+
+  std::shared_ptr<const routing::RouteTable> routes() const { return routes_.load(std::memory_order_acquire); }
+  const config::ServerConfig& server_config() const { return server_; }
+  obs::AccessLog& access_log() { return *access_log_; }
+  asio::ssl::context& tls_context() { return tls_context_; }
+  const http::ProxySettings& proxies() const { return proxies_; }
+
+  // Called by a worker thread when its loop has ended.
+  void worker_stopped();
+
+ private:
+  void reload();
+  void drain();
+
+  std::string config_path_;
+  config::ServerConfig server_;  // listen/workers/limits: fixed for the life of the process
+  std::atomic<std::shared_ptr<const routing::RouteTable>> routes_;
+  std::unique_ptr<obs::AccessLog> access_log_;
+  asio::ssl::context tls_context_{asio::ssl::context::tls_client};
+  http::ProxySettings proxies_;
+  asio::io_context main_io_{1};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<unsigned> running_workers_{0};
+  bool draining_ = false;
+};
+
+unsigned usable_cores();
+
+}  // namespace baton::server

@@ -1,0 +1,195 @@
+#include "server/worker.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <random>
+
+#include "api/context.hpp"
+#include "obs/metrics.hpp"
+#include "server/app.hpp"
+
+namespace baton::server {
+
+namespace {
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+}  // namespace
+
+Worker::Worker(App& app, unsigned index)
+    : app_(app), index_(index), acceptor_(io_), pool_(io_.get_executor(), app.tls_context(), app.proxies()) {
+  std::random_device random;
+  request_id_prefix_ = fmt::format("req_{:08x}{:02x}", random(), index_ & 0xff);
+}
+
+Worker::~Worker() { join(); }
+
+const config::ServerConfig& Worker::server_config() const { return app_.server_config(); }
+
+std::uint16_t Worker::listen(const tcp::endpoint& endpoint) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.set_option(reuse_port(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  return acceptor_.local_endpoint().port();
+}
+
+void Worker::start() {
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  thread_ = std::thread([this] {
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      spdlog::critical("worker {} stopped: {}", index_, e.what());
+    }
+    app_.worker_stopped();
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::begin_drain() {
+  asio::post(io_, [this] {
+    draining_ = true;
+    error_code ignored;
+    acceptor_.close(ignored);
+    for (SessionSlot& slot : sessions_) {
+      if (!slot.busy) slot.stream->socket().cancel(ignored);
+    }
+    pool_.close_idle();
+  });
+}
+
+void Worker::force_close() {
+  asio::post(io_, [this] {
+    error_code ignored;
+    for (SessionSlot& slot : sessions_) slot.stream->socket().close(ignored);
+    pool_.close_idle();
+  });
+}
+
+std::string Worker::next_request_id() { return fmt::format("{}{:010x}", request_id_prefix_, ++request_counter_); }
+
+awaitable<void> Worker::accept_loop() {
+  auto& registry = obs::Registry::instance();
+  while (!draining_) {
+    auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+      continue;  // EMFILE and friends: keep serving the connections we have
+    }
+    if (registry.connections_open.load(std::memory_order_relaxed) >=
+        static_cast<std::int64_t>(server_config().max_connections)) {
+      registry.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+      continue;  // socket closes as it goes out of scope
+    }
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(io_, session(std::move(socket)), asio::detached);
+  }
+}
+
+awaitable<void> Worker::reject_request(beast::tcp_stream& stream, const error_code& ec, std::string_view request_id) {
+  // The request could not be read: answer once, then close (the rest of the stream is unusable).
+  Error error{ErrorCode::bad_request, "malformed HTTP request: " + ec.message(), {}};
+  if (ec == bhttp::error::body_limit) {
+    error = {ErrorCode::body_too_large,
+             fmt::format("request body exceeds server.max_body_bytes ({} bytes)", server_config().max_body_bytes), {}};
+  } else if (ec == bhttp::error::header_limit) {
+    error = {ErrorCode::header_too_large, "request header too large", {}};
+  } else if (ec == beast::error::timeout) {
+    error = {ErrorCode::request_timeout, "request not received in time", {}};
+  }
+  const std::string body = openai_error_body(error);
+  const unsigned status = http_status(error.code);
+  const std::string response =
+      fmt::format("HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-request-id: {}\r\n"
+                  "connection: close\r\n\r\n{}",
+                  status, api::reason_phrase(status), body.size(), request_id, body);
+  obs::Registry::instance().unrouted().count_status(status);
+  stream.expires_after(std::chrono::seconds(5));
+  co_await asio::async_write(stream, asio::buffer(response), use_nothrow);
+}
+
+awaitable<void> Worker::session(tcp::socket socket) {
+  auto& registry = obs::Registry::instance();
+  registry.connections_open.fetch_add(1, std::memory_order_relaxed);
+  beast::tcp_stream stream(std::move(socket));
+  const auto slot = sessions_.insert(sessions_.end(), SessionSlot{&stream, false});
+  beast::flat_buffer buffer;
+  const config::ServerConfig& limits = server_config();
+
+  while (!draining_) {
+    if (buffer.size() == 0) {
+      // Idle keep-alive wait. Once the first byte is here the whole request gets header_timeout_ms,
+      // so a slow sender cannot hold a connection open indefinitely.
+      stream.expires_after(ms(limits.idle_timeout_ms));
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+      if (ec) break;
+      buffer.commit(n);
+    }
+    slot->busy = true;
+    stream.expires_after(ms(limits.header_timeout_ms));
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+    auto [head_ec, head_n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+    error_code ec = head_ec;
+    if (!ec && parser.get()[bhttp::field::expect] == "100-continue") {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      std::tie(ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(kContinue), use_nothrow);
+    }
+    if (!ec && !parser.is_done()) std::tie(ec, std::ignore) = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+    if (ec) {
+      if (ec != asio::error::eof && ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+        const std::string request_id = next_request_id();
+        co_await reject_request(stream, ec, request_id);
+      }
+      break;
+    }
+    stream.expires_never();
+
+    api::Request& request = parser.get();
+    const std::string_view incoming_id = request["x-request-id"];
+    api::RequestContext ctx{.worker = *this,
+                            .client = stream,
+                            .request = request,
+                            .routes = app_.routes(),
+                            .request_id = valid_request_id(incoming_id) ? std::string(incoming_id) : next_request_id(),
+                            .started = Clock::now()};
+    ctx.keep_alive = request.keep_alive();
+    ctx.draining = draining_;
+    ctx.log.request_id = ctx.request_id;
+    ctx.log.method = request.method_string();
+    ctx.log.path = request.target();
+    co_await api::dispatch(ctx);
+
+    const double seconds = std::chrono::duration<double>(Clock::now() - ctx.started).count();
+    obs::RouteMetrics& metrics = ctx.metrics != nullptr ? *ctx.metrics : registry.unrouted();
+    metrics.count_status(ctx.log.status);
+    if (ctx.metrics != nullptr) metrics.duration.observe(seconds);
+    ctx.log.duration_ms = seconds * 1000;
+    ctx.log.overhead_us = ctx.overhead_us();
+    app_.access_log().write(ctx.log);
+
+    slot->busy = false;
+    if (!ctx.keep_alive) break;
+  }
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  sessions_.erase(slot);
+  registry.connections_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace baton::server

@@ -1,0 +1,59 @@
+#pragma once
+// One worker = one thread running one io_context with its own listening socket (SO_REUSEPORT, the
+// kernel spreads connections) and its own upstream pool. Nothing here is shared with other workers
+// except the App's read-only snapshot and atomic counters.
+#include <list>
+#include <memory>
+#include <thread>
+
+#include "config/config.hpp"
+#include "http/asio.hpp"
+#include "http/upstream.hpp"
+
+namespace baton::server {
+
+class App;
+
+class Worker {
+ public:
+  Worker(App& app, unsigned index);
+  ~Worker();
+
+  // Binds the listening socket (throws on failure: startup only). Returns the bound port.
+  std::uint16_t listen(const tcp::endpoint& endpoint);
+  void start();
+  void join();
+  // Thread-safe: stop accepting, close idle connections, let busy ones finish their request.
+  void begin_drain();
+  // Thread-safe: close every connection now.
+  void force_close();
+
+  App& app() { return app_; }
+  http::UpstreamPool& pool() { return pool_; }
+  const config::ServerConfig& server_config() const;
+  std::size_t open_sessions() const { return sessions_.size(); }
+
+ private:
+  struct SessionSlot {
+    beast::tcp_stream* stream;
+    bool busy;
+  };
+
+  awaitable<void> accept_loop();
+  awaitable<void> session(tcp::socket socket);
+  awaitable<void> reject_request(beast::tcp_stream& stream, const error_code& ec, std::string_view request_id);
+  std::string next_request_id();
+
+  App& app_;
+  unsigned index_;
+  asio::io_context io_{1};
+  tcp::acceptor acceptor_;
+  http::UpstreamPool pool_;
+  std::list<SessionSlot> sessions_;
+  bool draining_ = false;
+  std::uint64_t request_counter_ = 0;
+  std::string request_id_prefix_;
+  std::thread thread_;
+};
+
+}  // namespace baton::server
