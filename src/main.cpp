@@ -38,7 +38,7 @@ int check(const std::string& config_path) {
 int main(int argc, char** argv) {
   // Diagnostics go to stderr; stdout carries the "listening" line and, by default, the access log.
   spdlog::set_default_logger(spdlog::stderr_logger_mt("baton"));
-  spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%v"})");
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
 
   CLI::App cli{"baton: one OpenAI-compatible endpoint in front of your own models and external APIs"};
   cli.require_subcommand(1);

@@ -1,6 +1,7 @@
 // Operational endpoints: liveness, readiness and Prometheus metrics.
 #include "api/handlers.hpp"
 #include "obs/metrics.hpp"
+#include "server/app.hpp"
 #include "server/worker.hpp"
 
 namespace baton::api {
@@ -16,6 +17,8 @@ awaitable<void> ops::health_live(RequestContext& ctx) {
 awaitable<void> ops::health_ready(RequestContext& ctx) {
   if (ctx.draining) {
     co_await write_response(ctx, 503, "application/json", R"({"status":"draining"})");
+  } else if (!ctx.worker.app().local_models_ready()) {
+    co_await write_response(ctx, 503, "application/json", R"({"status":"starting","reason":"local model servers are not ready"})");
   } else {
     co_await write_response(ctx, 200, "application/json", R"({"status":"ready"})");
   }

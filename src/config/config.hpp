@@ -54,6 +54,7 @@ struct ProviderConfig {
   Origin origin;
   std::string api_key;
   std::string residency;
+  bool enabled = true;  // `enabled: "${OPENAI_API_KEY:+true}"` turns a provider on only when a key is set
   Timeouts timeouts;
   std::map<std::string, std::string> headers;  // extra headers sent upstream
   // kind: llama-server
@@ -120,7 +121,8 @@ struct LoadResult {
 LoadResult load_config_file(const std::string& path);
 LoadResult load_config_text(const std::string& text, const std::string& display_name);
 
-// "${VAR}" and "${VAR:-default}" expansion; `$$` is a literal '$'. Returns false and sets `error`
+// "${VAR}", "${VAR:-default}" (default when unset or empty) and "${VAR:+word}" (word when set and
+// non-empty, else empty) expansion; `$$` is a literal '$'. Returns false and sets `error`
 // for an unterminated reference or a ${VAR} (no default) whose variable is unset.
 bool expand_env(const std::string& in, std::string& out, std::string& error);
 

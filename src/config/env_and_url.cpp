@@ -28,13 +28,16 @@ bool expand_env(const std::string& in, std::string& out, std::string& error) {
     }
     const std::string body = in.substr(i + 2, close - i - 2);
     const std::size_t dash = body.find(":-");
-    const std::string name = body.substr(0, dash);
+    const std::size_t plus = body.find(":+");
+    const std::string name = body.substr(0, std::min(dash, plus));
     if (name.empty()) {
       error = "empty variable name in ${...}";
       return false;
     }
     const char* value = std::getenv(name.c_str());
-    if (value != nullptr && (*value != '\0' || dash == std::string::npos)) {
+    if (plus != std::string::npos && plus < dash) {
+      if (value != nullptr && *value != '\0') out += body.substr(plus + 2);
+    } else if (value != nullptr && (*value != '\0' || dash == std::string::npos)) {
       out += value;
     } else if (dash != std::string::npos) {
       out += body.substr(dash + 2);

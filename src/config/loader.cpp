@@ -169,7 +169,7 @@ void read_provider(Reader& r, const std::string& name, const YAML::Node& node, P
   const std::string key = "providers." + name;
   p.name = name;
   if (!r.expect_map(node, key,
-                    {"kind", "base_url", "api_key", "residency", "timeouts", "headers", "binary", "model_path",
+                    {"kind", "enabled", "base_url", "api_key", "residency", "timeouts", "headers", "binary", "model_path",
                      "threads", "ctx_size", "args"})) {
     return;
   }
@@ -184,6 +184,15 @@ void read_provider(Reader& r, const std::string& name, const YAML::Node& node, P
     p.kind = ProviderKind::llama_server;
   } else {
     r.problem(node["kind"], key + ".kind", "must be one of openai, anthropic, llama-server; got '" + kind + "'");
+  }
+  if (std::string enabled; r.read_string(node, key, "enabled", enabled)) {
+    if (enabled == "true" || enabled == "yes" || enabled == "on") {
+      p.enabled = true;
+    } else if (enabled.empty() || enabled == "false" || enabled == "no" || enabled == "off") {
+      p.enabled = false;  // an empty expansion such as "${OPENAI_API_KEY:+true}" means off
+    } else {
+      r.problem(node["enabled"], key + ".enabled", "must be true or false, got '" + enabled + "'");
+    }
   }
   r.read_string(node, key, "api_key", p.api_key);
   r.read_string(node, key, "residency", p.residency);

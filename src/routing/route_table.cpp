@@ -23,7 +23,17 @@ std::string static_head_for(const config::ProviderConfig& provider) {
 }
 }  // namespace
 
-RouteTable::RouteTable(config::Config config) : config_(std::move(config)) {
+config::Origin Deployment::origin() const {
+  if (local == nullptr) return provider->origin;
+  return config::Origin{false, "127.0.0.1", local->port.load(std::memory_order_relaxed), "/v1"};
+}
+
+RouteTable::RouteTable(config::Config config, const LocalStateLookup& local_state) : config_(std::move(config)) {
+  for (config::ProviderConfig& provider : config_.providers) {
+    if (provider.kind != config::ProviderKind::llama_server) continue;
+    provider.origin = config::Origin{false, "127.0.0.1", 0, "/v1"};  // the port is the running process's
+    if (local_state(provider.name) == nullptr) provider.enabled = false;  // not started
+  }
   groups_.reserve(config_.models.size());
   for (const config::ModelConfig& model : config_.models) {
     ModelGroup group;
@@ -34,6 +44,7 @@ RouteTable::RouteTable(config::Config config) : config_(std::move(config)) {
       deployment.config = &d;
       deployment.id = d.provider + "/" + d.model;
       append_json_string(deployment.upstream_model_json, d.model);
+      if (deployment.provider->kind == config::ProviderKind::llama_server) deployment.local = local_state(d.provider);
       deployment.static_head = static_head_for(*deployment.provider);
       deployment.metrics = &obs::Registry::instance().route(model.name, deployment.id);
       group.deployments.push_back(std::move(deployment));
@@ -52,6 +63,18 @@ RouteTable::RouteTable(config::Config config) : config_(std::move(config)) {
     models_json_ += R"(,"object":"model","created":0,"owned_by":"baton"})";
   }
   models_json_ += "]}";
+}
+
+const Deployment* RouteTable::pick(const ModelGroup& group) const {
+  for (const Deployment& d : group.deployments) {
+    if (d.live()) return &d;
+  }
+  for (const ModelGroup* fallback : group.fallbacks) {
+    for (const Deployment& d : fallback->deployments) {
+      if (d.live()) return &d;
+    }
+  }
+  return nullptr;
 }
 
 const ModelGroup* RouteTable::find(std::string_view model) const {

@@ -2,6 +2,7 @@
 // The routing view of a config snapshot: model name → group of deployments, each with everything
 // the hot path needs precomputed (upstream origin, the static part of the upstream request head,
 // the quoted upstream model id, its metrics series). Built once per config load, then read-only.
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -9,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "obs/metrics.hpp"
+#include "providers/llama_server.hpp"
 
 namespace baton::routing {
 
@@ -19,6 +21,12 @@ struct Deployment {
   std::string upstream_model_json;  // quoted, escaped: spliced into forwarded bodies
   std::string static_head;          // "host: ..\r\nauthorization: ..\r\n" and configured headers
   obs::RouteMetrics* metrics = nullptr;
+  std::shared_ptr<const providers::LocalServerState> local;  // set for kind llama-server
+
+  // Eligible for new requests: provider enabled and, for a managed local server, ready.
+  bool live() const { return provider->enabled && (local == nullptr || local->ready.load(std::memory_order_relaxed)); }
+  // Where to send requests now (a managed server's port can change when it restarts).
+  config::Origin origin() const;
 };
 
 struct ModelGroup {
@@ -27,14 +35,19 @@ struct ModelGroup {
   std::vector<const ModelGroup*> fallbacks;
 };
 
+using LocalStateLookup = std::function<std::shared_ptr<const providers::LocalServerState>(const std::string&)>;
+
 class RouteTable {
  public:
-  explicit RouteTable(config::Config config);
+  RouteTable(config::Config config, const LocalStateLookup& local_state);
   RouteTable(const RouteTable&) = delete;
   RouteTable& operator=(const RouteTable&) = delete;
 
   const config::Config& config() const { return config_; }
   const ModelGroup* find(std::string_view model) const;
+  // The deployment a new request for `group` goes to: the first live one of the group, else of
+  // its fallback groups in order; nullptr when none is live.
+  const Deployment* pick(const ModelGroup& group) const;
   const std::vector<ModelGroup>& groups() const { return groups_; }
   // The body of GET /v1/models, rendered once.
   const std::string& models_json() const { return models_json_; }

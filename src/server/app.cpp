@@ -24,7 +24,28 @@ App::App(config::Config config, std::string config_path)
       proxies_(http::ProxySettings::from_environment()) {
   tls_context_.set_default_verify_paths();  // system CA store; honours SSL_CERT_FILE / SSL_CERT_DIR
   tls_context_.set_verify_mode(asio::ssl::verify_peer);
-  routes_.store(std::make_shared<const routing::RouteTable>(std::move(config)));
+  install(std::move(config));
+}
+
+// Starts/stops local model servers for `config`, then publishes its route table.
+void App::install(config::Config config) {
+  local_servers_.apply(config);
+  auto routes = std::make_shared<const routing::RouteTable>(
+      std::move(config), [this](const std::string& provider) { return local_servers_.state_for(provider); });
+  log_providers(*routes);
+  routes_.store(std::move(routes), std::memory_order_release);
+}
+
+void App::log_providers(const routing::RouteTable& routes) const {
+  for (const config::ProviderConfig& p : routes.config().providers) {
+    if (!p.enabled) {
+      spdlog::info("provider {}: disabled", p.name);
+    } else if (p.kind == config::ProviderKind::llama_server) {
+      spdlog::info("provider {}: local llama-server for {} (starting)", p.name, p.model_path);
+    } else {
+      spdlog::info("provider {}: live at {}", p.name, p.base_url);
+    }
+  }
 }
 
 App::~App() = default;
@@ -45,7 +66,7 @@ void App::reload() {
     return;
   }
   // New requests see the new table; requests in flight keep the one they pinned.
-  routes_.store(std::make_shared<const routing::RouteTable>(std::move(*loaded.config)), std::memory_order_release);
+  install(std::move(*loaded.config));
   registry.config_reloads.fetch_add(1);
   spdlog::info("config reloaded from {}", config_path_);
 }
@@ -53,6 +74,7 @@ void App::reload() {
 void App::drain() {
   if (draining_) return;
   draining_ = true;
+  readiness_timer_.cancel();
   spdlog::info("draining: no new connections; in-flight requests get {} ms", server_.drain_timeout_ms);
   for (auto& worker : workers_) worker->begin_drain();
   auto deadline = std::make_shared<asio::steady_timer>(main_io_, ms(server_.drain_timeout_ms));
@@ -87,9 +109,12 @@ int App::run() {
                                       [] { return static_cast<double>(obs::AccessLog::overruns()); });
 
   asio::signal_set signals(main_io_, SIGTERM, SIGINT, SIGHUP);
+  signals.add(SIGCHLD);
   std::function<void(const error_code&, int)> on_signal = [&](const error_code& signal_ec, int signal) {
     if (signal_ec) return;
-    if (signal == SIGHUP) {
+    if (signal == SIGCHLD) {
+      local_servers_.reap();
+    } else if (signal == SIGHUP) {
       reload();
     } else {
       drain();
@@ -103,8 +128,19 @@ int App::run() {
   spdlog::info("{} worker(s); {} model(s) configured", count, routes()->groups().size());
   std::cout << "baton listening on " << endpoint.address().to_string() << ":" << endpoint.port() << std::endl;
 
+  // Readiness mirrors the local model servers (workers only read the flag).
+  std::function<void()> refresh_readiness = [&] {
+    local_ready_ = local_servers_.all_ready();
+    readiness_timer_.expires_after(std::chrono::milliseconds(50));
+    readiness_timer_.async_wait([&](const error_code& timer_ec) {
+      if (!timer_ec) refresh_readiness();
+    });
+  };
+  refresh_readiness();
+
   main_io_.run();
   for (auto& worker : workers_) worker->join();
+  local_servers_.stop_all();
   workers_.clear();
   access_log_.reset();
   spdlog::info("stopped");

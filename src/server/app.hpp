@@ -9,6 +9,7 @@
 #include "http/asio.hpp"
 #include "http/upstream.hpp"
 #include "obs/access_log.hpp"
+#include "providers/llama_server.hpp"
 #include "routing/route_table.hpp"
 
 namespace baton::server {
@@ -31,10 +32,14 @@ class App {
 
   // Called by a worker thread when its loop has ended.
   void worker_stopped();
+  // Every managed local model server is up (readiness).
+  bool local_models_ready() const { return local_ready_.load(std::memory_order_relaxed); }
 
  private:
   void reload();
   void drain();
+  void install(config::Config config);
+  void log_providers(const routing::RouteTable& routes) const;
 
   std::string config_path_;
   config::ServerConfig server_;  // listen/workers/limits: fixed for the life of the process
@@ -42,7 +47,10 @@ class App {
   std::unique_ptr<obs::AccessLog> access_log_;
   asio::ssl::context tls_context_{asio::ssl::context::tls_client};
   http::ProxySettings proxies_;
-  asio::io_context main_io_{1};
+  asio::io_context main_io_{1};  // signals and local model supervision; declared before their users
+  providers::LocalServers local_servers_{main_io_};
+  asio::steady_timer readiness_timer_{main_io_};
+  std::atomic<bool> local_ready_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<unsigned> running_workers_{0};
   bool draining_ = false;

@@ -223,8 +223,16 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
     co_await write_error(ctx, unknown);
     co_return;
   }
-  const routing::Deployment& deployment = group->deployments.front();
+  const routing::Deployment* picked = ctx.routes->pick(*group);
+  if (picked == nullptr) {
+    const Error none{ErrorCode::no_deployment_available,
+                     "no deployment of model '" + fields.model + "' is available right now (disabled or starting)", {}};
+    co_await write_error(ctx, none);
+    co_return;
+  }
+  const routing::Deployment& deployment = *picked;
   const config::ProviderConfig& provider = *deployment.provider;
+  const config::Origin origin = deployment.origin();
   ctx.metrics = deployment.metrics;
   ctx.log.model = group->config->name;
   ctx.log.deployment = deployment.id;
@@ -238,7 +246,7 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   for (const Splice& s : splices) body_length = body_length - s.length + s.text.size();
   const std::string head =
       fmt::format("POST {}{} HTTP/1.1\r\n{}content-length: {}\r\nx-request-id: {}\r\naccept: {}\r\n\r\n",
-                  provider.origin.path_prefix, upstream_path, deployment.static_head, body_length, ctx.request_id,
+                  origin.path_prefix, upstream_path, deployment.static_head, body_length, ctx.request_id,
                   stream ? "text/event-stream" : "application/json");
   std::vector<asio::const_buffer> request;
   request.reserve(2 + 2 * splices.size());
@@ -257,7 +265,7 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   const auto first_byte_deadline = earliest(now + ms(t.first_token_ms), total_deadline);
   http::UpstreamCall call(ctx.worker.pool());
   http::UpstreamError failure = co_await timed(
-      ctx, call.send(provider.origin, request, earliest(now + ms(t.connect_ms), total_deadline), first_byte_deadline));
+      ctx, call.send(origin, request, earliest(now + ms(t.connect_ms), total_deadline), first_byte_deadline));
   if (failure != http::UpstreamError::none) {
     deployment.metrics->count_upstream_error(failure);
     ctx.log.upstream_error = http::to_string(failure);
