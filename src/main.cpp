@@ -17,8 +17,13 @@ int serve(const std::string& config_path) {
     std::cerr << "baton: " << loaded.problems.size() << " problem(s) in " << config_path << "; not starting\n";
     return 2;
   }
-  baton::server::App app(std::move(*loaded.config), config_path);
-  return app.run();
+  try {
+    baton::server::App app(std::move(*loaded.config), config_path);
+    return app.run();
+  } catch (const std::exception& e) {
+    std::cerr << "baton: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 int check(const std::string& config_path) {

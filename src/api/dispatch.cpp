@@ -17,6 +17,7 @@ constexpr std::array kRoutes = {
     Route{"/v1/chat/completions", bhttp::verb::post, &openai::chat_completions},
     Route{"/v1/embeddings", bhttp::verb::post, &openai::embeddings},
     Route{"/v1/models", bhttp::verb::get, &openai::list_models},
+    Route{"/admin/deployments", bhttp::verb::get, &admin::deployments},
     Route{"/health/live", bhttp::verb::get, &ops::health_live},
     Route{"/health/ready", bhttp::verb::get, &ops::health_ready},
     Route{"/metrics", bhttp::verb::get, &ops::metrics},

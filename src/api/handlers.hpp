@@ -10,6 +10,13 @@ awaitable<void> embeddings(RequestContext& ctx);
 awaitable<void> list_models(RequestContext& ctx);
 }  // namespace openai
 
+// Answers 401 and returns false unless the request carries the master key (or none is configured).
+awaitable<bool> admin_authorized(RequestContext& ctx);
+
+namespace admin {
+awaitable<void> deployments(RequestContext& ctx);
+}  // namespace admin
+
 namespace ops {
 awaitable<void> health_live(RequestContext& ctx);
 awaitable<void> health_ready(RequestContext& ctx);

@@ -28,6 +28,7 @@ namespace baton {
   X(upstream_connect_failed, 502, "upstream_error", "api_error")                        \
   X(upstream_protocol_error, 502, "upstream_error", "api_error")                        \
   X(upstream_stream_failed, 502, "upstream_error", "api_error")                         \
+  X(upstream_connection_lost, 502, "upstream_error", "api_error")                       \
   X(no_deployment_available, 503, "server_error", "overloaded_error")                   \
   X(shutting_down, 503, "server_error", "overloaded_error")                             \
   X(upstream_timeout, 504, "upstream_error", "api_error")

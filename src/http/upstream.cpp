@@ -255,7 +255,7 @@ UpstreamCall::~UpstreamCall() = default;
 
 awaitable<UpstreamError> UpstreamCall::send(const config::Origin& origin, std::span<const asio::const_buffer> request,
                                             Clock::time_point connect_deadline, Clock::time_point head_deadline) {
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  for (int attempt = 0; attempt < 2 && !cancelled_; ++attempt) {
     UpstreamError error = UpstreamError::none;
     connection_ = co_await pool_.acquire(origin, connect_deadline, reused_, error);
     if (!connection_) co_return error;
@@ -338,5 +338,13 @@ void UpstreamCall::finish() {
 }
 
 void UpstreamCall::abort() { connection_.reset(); }
+
+void UpstreamCall::cancel() {
+  cancelled_ = true;
+  if (connection_) {
+    error_code ignored;
+    connection_->tcp().socket().close(ignored);
+  }
+}
 
 }  // namespace baton::http

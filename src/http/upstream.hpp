@@ -133,7 +133,11 @@ class UpstreamCall {
   void finish();
   // Closes the connection now (cancel).
   void abort();
+  // Cancels from outside the coroutine that drives the call (the socket closes, the object stays
+  // valid): pending reads complete with an error.
+  void cancel();
   bool connection_reused() const { return reused_; }
+  bool cancelled() const { return cancelled_; }
 
  private:
   awaitable<UpstreamError> read_more(Clock::time_point deadline);
@@ -143,6 +147,7 @@ class UpstreamCall {
   std::unique_ptr<ResponseParser> parser_;
   beast::flat_buffer buffer_;
   bool reused_ = false;
+  bool cancelled_ = false;
 };
 
 }  // namespace baton::http

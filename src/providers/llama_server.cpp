@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <algorithm>
 #include <thread>
 
 namespace baton::providers {
@@ -18,6 +19,8 @@ namespace {
 constexpr auto kPollWhileStarting = std::chrono::milliseconds(100);
 constexpr auto kPollWhileReady = std::chrono::seconds(2);
 constexpr auto kStableAfter = std::chrono::seconds(30);  // healthy this long: backoff starts over
+constexpr auto kStartupTimeout = std::chrono::seconds(120);  // loading a big GGUF can take a while
+constexpr unsigned kFailedProbesBeforeKill = 3;  // a ready server that stops answering (hung) is replaced
 
 std::uint16_t pick_free_loopback_port(asio::io_context& io) {
   tcp::acceptor probe(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
@@ -69,6 +72,10 @@ void LlamaServer::spawn() {
   std::vector<std::string> args = {provider_.binary,       "--model", provider_.model_path, "--host", "127.0.0.1",
                                    "--port",               std::to_string(port), "--threads", std::to_string(provider_.threads),
                                    "--ctx-size",           std::to_string(provider_.ctx_size)};
+  // Answer with the provider's name as the model, not the GGUF file's path on this host.
+  if (std::find(provider_.args.begin(), provider_.args.end(), "--alias") == provider_.args.end()) {
+    args.insert(args.end(), {"--alias", provider_.name});
+  }
   args.insert(args.end(), provider_.args.begin(), provider_.args.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -141,9 +148,22 @@ awaitable<bool> LlamaServer::probe_health(std::uint16_t port) {
 awaitable<void> LlamaServer::watch_health(std::uint64_t generation) {
   auto self = shared_from_this();
   asio::steady_timer timer(io_);
+  const auto started = Clock::now();
+  unsigned failed_probes = 0;
   while (!stopping_ && generation == generation_) {
     const bool healthy = co_await probe_health(state_->port.load());
     if (stopping_ || generation != generation_) break;
+    failed_probes = healthy ? 0 : failed_probes + 1;
+    const bool hung = state_->ready && failed_probes >= kFailedProbesBeforeKill;
+    const bool never_started = !state_->ready && !healthy && Clock::now() - started > kStartupTimeout;
+    if (hung || never_started) {
+      // Alive but useless: kill it; reap() sees the exit and restarts it with backoff.
+      spdlog::error("provider {}: llama-server pid {} {}; killing it", name(), state_->pid.load(),
+                    hung ? "stopped answering /health" : "did not become ready in time");
+      state_->ready = false;
+      if (const int pid = state_->pid.load(); pid > 0) kill(pid, SIGKILL);
+      break;
+    }
     const bool was_ready = state_->ready.exchange(healthy);
     if (healthy && !was_ready) {
       ready_since_ = Clock::now();

@@ -20,8 +20,11 @@ unsigned usable_cores() {
 App::App(config::Config config, std::string config_path)
     : config_path_(std::move(config_path)),
       server_(config.server),
-      access_log_(obs::AccessLog::open(config.server.access_log)),
+
       proxies_(http::ProxySettings::from_environment()) {
+  std::string log_error;
+  access_log_ = obs::AccessLog::open(config.server.access_log, worker_count(), log_error);
+  if (!access_log_) throw std::runtime_error(log_error);
   tls_context_.set_default_verify_paths();  // system CA store; honours SSL_CERT_FILE / SSL_CERT_DIR
   tls_context_.set_verify_mode(asio::ssl::verify_peer);
   install(std::move(config));
@@ -37,6 +40,9 @@ void App::install(config::Config config) {
 }
 
 void App::log_providers(const routing::RouteTable& routes) const {
+  if (routes.config().auth.master_key.empty()) {
+    spdlog::warn("auth.master_key is not set: admin endpoints are open (dev mode)");
+  }
   for (const config::ProviderConfig& p : routes.config().providers) {
     if (!p.enabled) {
       spdlog::info("provider {}: disabled", p.name);
@@ -86,7 +92,7 @@ void App::drain() {
 }
 
 int App::run() {
-  const unsigned count = server_.workers == 0 ? usable_cores() : server_.workers;
+  const unsigned count = worker_count();
   error_code ec;
   const auto address = asio::ip::make_address(server_.listen_host, ec);
   if (ec) {
@@ -105,8 +111,9 @@ int App::run() {
     spdlog::error("cannot listen on {}:{}: {}", server_.listen_host, server_.listen_port, e.what());
     return 1;
   }
-  obs::Registry::instance().add_gauge("baton_access_log_overruns", "Access log lines overwritten while the queue was full.",
-                                      [] { return static_cast<double>(obs::AccessLog::overruns()); });
+  obs::Registry::instance().add_gauge("baton_access_log_dropped_lines",
+                                      "Access log lines dropped because the writer fell behind.",
+                                      [this] { return static_cast<double>(access_log_->dropped()); });
 
   asio::signal_set signals(main_io_, SIGTERM, SIGINT, SIGHUP);
   signals.add(SIGCHLD);

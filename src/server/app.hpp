@@ -15,6 +15,7 @@
 namespace baton::server {
 
 class Worker;
+unsigned usable_cores();
 
 class App {
  public:
@@ -30,6 +31,7 @@ class App {
   asio::ssl::context& tls_context() { return tls_context_; }
   const http::ProxySettings& proxies() const { return proxies_; }
 
+  unsigned worker_count() const { return server_.workers == 0 ? usable_cores() : server_.workers; }
   // Called by a worker thread when its loop has ended.
   void worker_stopped();
   // Every managed local model server is up (readiness).

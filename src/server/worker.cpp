@@ -119,7 +119,20 @@ awaitable<void> Worker::reject_request(beast::tcp_stream& stream, const error_co
                   status, api::reason_phrase(status), body.size(), request_id, body);
   obs::Registry::instance().unrouted().count_status(status);
   stream.expires_after(std::chrono::seconds(5));
-  co_await asio::async_write(stream, asio::buffer(response), use_nothrow);
+  auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(response), use_nothrow);
+  if (write_ec) co_return;
+  // Lingering close (as nginx does): closing with unread request bytes makes the kernel send a
+  // RST that can destroy the answer before the client reads it. Stop sending, then discard what
+  // the client still sends, for a bounded time.
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  std::array<char, 16384> sink;
+  stream.expires_after(std::chrono::seconds(5));
+  for (std::size_t drained = 0; drained < 256 * 1024 * 1024;) {
+    auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+    if (read_ec) break;
+    drained += n;
+  }
 }
 
 awaitable<void> Worker::session(tcp::socket socket) {
@@ -181,7 +194,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
     if (ctx.metrics != nullptr) metrics.duration.observe(seconds);
     ctx.log.duration_ms = seconds * 1000;
     ctx.log.overhead_us = ctx.overhead_us();
-    app_.access_log().write(ctx.log);
+    app_.access_log().write(index_, ctx.log);
 
     slot->busy = false;
     if (!ctx.keep_alive) break;

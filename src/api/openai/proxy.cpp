@@ -11,6 +11,7 @@
 #include "api/openai/request_fields.hpp"
 #include "api/openai/usage.hpp"
 #include "core/sse.hpp"
+#include "http/client_watch.hpp"
 #include "server/worker.hpp"
 
 namespace baton::api::openai {
@@ -41,7 +42,7 @@ Error upstream_failure(const routing::Deployment& d, http::UpstreamError error) 
     case http::UpstreamError::too_large:
       return {ErrorCode::upstream_protocol_error, "upstream " + d.id + " sent an oversized response", {}};
     case http::UpstreamError::reset:
-      return {ErrorCode::upstream_stream_failed, "upstream " + d.id + " closed the connection", {}};
+      return {ErrorCode::upstream_connection_lost, "upstream " + d.id + " closed the connection", {}};
     case http::UpstreamError::protocol:
     case http::UpstreamError::none:
       break;
@@ -74,6 +75,13 @@ awaitable<http::UpstreamError> timed(RequestContext& ctx, Op op) {
   const http::UpstreamError error = co_await std::move(op);
   ctx.upstream_wait += Clock::now() - begin;
   co_return error;
+}
+
+// The client hung up while we waited on the upstream (which ClientWatch has cancelled).
+void client_left(RequestContext& ctx) {
+  ctx.keep_alive = false;
+  ctx.log.status = 499;  // nginx's "client closed request", for the log and metrics only
+  ctx.log.error_code = "client_closed";
 }
 
 struct StreamPlan {
@@ -264,8 +272,10 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   const auto total_deadline = now + ms(t.total_ms);
   const auto first_byte_deadline = earliest(now + ms(t.first_token_ms), total_deadline);
   http::UpstreamCall call(ctx.worker.pool());
+  const http::ClientWatch watch(ctx.client, call);
   http::UpstreamError failure = co_await timed(
       ctx, call.send(origin, request, earliest(now + ms(t.connect_ms), total_deadline), first_byte_deadline));
+  if (watch.client_gone()) co_return client_left(ctx);
   if (failure != http::UpstreamError::none) {
     deployment.metrics->count_upstream_error(failure);
     ctx.log.upstream_error = http::to_string(failure);
@@ -285,6 +295,7 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
 
   const std::size_t limit = reply.status() == 200 ? kMaxUpstreamBody : kMaxUpstreamErrorBody;
   failure = co_await timed(ctx, call.read_body_all(total_deadline, limit));
+  if (watch.client_gone()) co_return client_left(ctx);
   if (failure != http::UpstreamError::none) {
     deployment.metrics->count_upstream_error(failure);
     ctx.log.upstream_error = http::to_string(failure);
