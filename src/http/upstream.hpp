@@ -8,6 +8,7 @@
 // upstream allows keep-alive. Destroying a call early (client left, timeout) closes the connection,
 // which is how an upstream request is cancelled.
 #include <boost/beast/http/basic_parser.hpp>
+#include <atomic>
 #include <memory>
 #include <span>
 #include <string>
@@ -61,7 +62,8 @@ class UpstreamPool {
   awaitable<std::unique_ptr<UpstreamConnection>> acquire(const config::Origin& origin, Clock::time_point deadline,
                                                          bool& reused, UpstreamError& error);
   void release(std::unique_ptr<UpstreamConnection> connection);
-  std::size_t idle_connections() const { return idle_total_; }
+  // Read by the metrics scrape from another thread.
+  std::size_t idle_connections() const { return idle_total_.load(std::memory_order_relaxed); }
   void close_idle();
 
   static std::string pool_key(const config::Origin& origin);
@@ -81,7 +83,7 @@ class UpstreamPool {
   tcp::resolver resolver_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
   std::unordered_map<std::string, CachedName> names_;
-  std::size_t idle_total_ = 0;
+  std::atomic<std::size_t> idle_total_{0};
 };
 
 // Parses an upstream response head and collects body bytes (decoded from chunked or sized framing)

@@ -36,7 +36,7 @@ CircuitBreaker::CircuitBreaker(const BreakerConfig& config)
       bucket_us_(std::max<std::int64_t>(
           ms_to_us(config.error_rate ? config.error_rate->window_ms : 0) / static_cast<std::int64_t>(kBuckets), 1)) {}
 
-bool CircuitBreaker::try_acquire(Clock::time_point now) {
+bool CircuitBreaker::try_acquire_slow(Clock::time_point now) {
   std::uint64_t word = word_.load(std::memory_order_acquire);
   const std::int64_t now_us = to_us(now);
   for (;;) {
@@ -184,15 +184,6 @@ void DeploymentHealth::record_latency(std::uint64_t ttft_us, std::uint64_t total
   fold_ewma(total_us_, static_cast<double>(total_us));
   // Relaxed: readers use this as a staleness hint; a slightly old value only delays exploration.
   last_latency_at_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-}
-
-double DeploymentHealth::ewma_ttft_us() const { return std::max(ttft_us_.load(std::memory_order_relaxed), 0.0); }
-double DeploymentHealth::ewma_total_us() const { return std::max(total_us_.load(std::memory_order_relaxed), 0.0); }
-
-std::optional<Clock::time_point> DeploymentHealth::last_latency_at() const {
-  const Clock::rep at = last_latency_at_.load(std::memory_order_relaxed);
-  if (at == std::numeric_limits<Clock::rep>::min()) return std::nullopt;
-  return Clock::time_point(Clock::duration(at));
 }
 
 void DeploymentHealth::record_error(ErrorKind kind) {

@@ -2,6 +2,7 @@
 // What baton knows about one deployment's health, shared by every worker thread: requests in flight,
 // latency averages, recent error kinds and a circuit breaker. Everything is a lock-free atomic so the
 // request path never takes a mutex; nothing here reads the clock or does I/O — callers pass `now`.
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -51,7 +52,10 @@ class CircuitBreaker {
 
   // May a request go to this deployment now? True when closed, or when this call took the one
   // half-open probe; the caller must then report on_success/on_failure, or release_probe().
-  bool try_acquire(Clock::time_point now);
+  // Inline fast path: a closed breaker is what nearly every request meets.
+  bool try_acquire(Clock::time_point now) {
+    return (word_.load(std::memory_order_acquire) & 1) == 0 || try_acquire_slow(now);
+  }
   void on_success(Clock::time_point now);
   void on_failure(Clock::time_point now);
   // The probe was taken but no request went out (e.g. another filter rejected the deployment).
@@ -62,6 +66,7 @@ class CircuitBreaker {
  private:
   static constexpr std::size_t kBuckets = 10;
 
+  bool try_acquire_slow(Clock::time_point now);
   void record_outcome(std::int64_t now_us, bool failure);
   bool error_rate_exceeded(std::int64_t now_us) const;
   void reset_window();
@@ -107,12 +112,17 @@ class alignas(64) DeploymentHealth {
   // Each average is folded in with a CAS loop, not a load + store: two workers finishing at once
   // would otherwise lose a sample; the loop only contends between completions of one deployment.
   void record_latency(std::uint64_t ttft_us, std::uint64_t total_us, Clock::time_point now);
-  double ewma_ttft_us() const;   // 0 when no sample yet
-  double ewma_total_us() const;  // 0 when no sample yet
+  // Inline: least-latency reads these for every candidate of every pick.
+  double ewma_ttft_us() const { return std::max(ttft_us_.load(std::memory_order_relaxed), 0.0); }  // 0: none yet
+  double ewma_total_us() const { return std::max(total_us_.load(std::memory_order_relaxed), 0.0); }
   bool has_ttft() const { return ttft_us_.load(std::memory_order_relaxed) >= 0; }
   bool has_latency() const { return total_us_.load(std::memory_order_relaxed) >= 0; }
   // When record_latency last ran; nullopt before the first sample.
-  std::optional<Clock::time_point> last_latency_at() const;
+  std::optional<Clock::time_point> last_latency_at() const {
+    const Clock::rep at = last_latency_at_.load(std::memory_order_relaxed);
+    if (at == kNever) return std::nullopt;
+    return Clock::time_point(Clock::duration(at));
+  }
 
   std::int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
@@ -122,11 +132,12 @@ class alignas(64) DeploymentHealth {
 
  private:
   friend class InFlightGuard;
+  static constexpr Clock::rep kNever = std::numeric_limits<Clock::rep>::min();
 
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<double> ttft_us_{-1.0};  // negative: no sample yet
   std::atomic<double> total_us_{-1.0};
-  std::atomic<Clock::rep> last_latency_at_{std::numeric_limits<Clock::rep>::min()};  // min: never
+  std::atomic<Clock::rep> last_latency_at_{kNever};
   std::array<std::atomic<std::uint64_t>, kErrorKindCount> error_counts_{};
   std::atomic<std::uint64_t> recent_errors_{0};  // 8 × (kind + 1) bytes, newest in the low byte
   CircuitBreaker breaker_;

@@ -111,6 +111,12 @@ int App::run() {
     spdlog::error("cannot listen on {}:{}: {}", server_.listen_host, server_.listen_port, e.what());
     return 1;
   }
+  obs::Registry::instance().add_gauge("baton_upstream_pool_idle_connections", "Idle keep-alive upstream connections.",
+                                      [this] {
+                                        double idle = 0;
+                                        for (const auto& worker : workers_) idle += static_cast<double>(worker->pool().idle_connections());
+                                        return idle;
+                                      });
   obs::Registry::instance().add_gauge("baton_access_log_dropped_lines",
                                       "Access log lines dropped because the writer fell behind.",
                                       [this] { return static_cast<double>(access_log_->dropped()); });

@@ -141,6 +141,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   const auto slot = sessions_.insert(sessions_.end(), SessionSlot{&stream, false});
   beast::flat_buffer buffer;
+  asio::steady_timer request_timer(io_);
   const config::ServerConfig& limits = server_config();
 
   while (!draining_) {
@@ -153,7 +154,17 @@ awaitable<void> Worker::session(tcp::socket socket) {
       buffer.commit(n);
     }
     slot->busy = true;
-    stream.expires_after(ms(limits.header_timeout_ms));
+    // A separate timer only cancels the read: tcp_stream's own expiry would close the socket, and
+    // the client would never see the 408.
+    stream.expires_never();
+    bool timed_out = false;
+    request_timer.expires_after(ms(limits.header_timeout_ms));
+    request_timer.async_wait([&stream, &timed_out](const error_code& timer_ec) {
+      if (timer_ec) return;
+      timed_out = true;
+      error_code ignored;
+      stream.socket().cancel(ignored);
+    });
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
@@ -164,6 +175,8 @@ awaitable<void> Worker::session(tcp::socket socket) {
       std::tie(ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(kContinue), use_nothrow);
     }
     if (!ec && !parser.is_done()) std::tie(ec, std::ignore) = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+    request_timer.cancel();
+    if (timed_out && (ec || !parser.is_done())) ec = beast::error::timeout;
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
         const std::string request_id = next_request_id();
