@@ -20,6 +20,7 @@ using Request = bhttp::request<bhttp::string_body>;
 struct RequestContext {
   server::Worker& worker;
   beast::tcp_stream& client;
+  beast::flat_buffer& client_buffer;  // the session's read buffer (may hold a pipelined request)
   Request& request;
   std::shared_ptr<const routing::RouteTable> routes;
   std::string request_id;

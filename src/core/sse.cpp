@@ -58,6 +58,14 @@ bool SseParser::next(SseEvent& out) {
   }
 }
 
+void SseParser::release_memory() {
+  buffer_.erase(0, pos_);
+  pos_ = 0;
+  buffer_.shrink_to_fit();
+  joined_data_.clear();
+  joined_data_.shrink_to_fit();
+}
+
 void append_sse_data(std::string& out, std::string_view payload) {
   out += "data: ";
   out += payload;

@@ -23,6 +23,8 @@ class SseParser {
   bool next(SseEvent& out);
   // True when the buffered, incomplete input exceeds kMaxPendingBytes.
   bool overflowed() const { return buffer_.size() - pos_ > kMaxPendingBytes; }
+  // Drops consumed bytes and spare capacity (call while idle; invalidates views).
+  void release_memory();
   // Bytes received but not yet part of a complete event (a stream that ends here was cut).
   std::size_t pending_bytes() const { return buffer_.size() - pos_; }
 

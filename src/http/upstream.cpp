@@ -318,6 +318,36 @@ awaitable<UpstreamError> UpstreamCall::read_body_some(Clock::time_point deadline
   co_return error;
 }
 
+awaitable<UpstreamError> UpstreamCall::wait_readable(Clock::time_point deadline) {
+  if (!connection_ || connection_->tls() || buffer_.size() > 0) co_return UpstreamError::none;
+  // The timer may fire after this coroutine has moved on: it only touches `state` unless the wait
+  // is still pending.
+  struct State {
+    bool waiting = true;
+    bool timed_out = false;
+    tcp::socket* socket;
+  };
+  auto state = std::make_shared<State>(State{true, false, &connection_->tcp().socket()});
+  asio::steady_timer timer(connection_->tcp().get_executor(), deadline);
+  timer.async_wait([state](const error_code& ec) {
+    if (ec || !state->waiting) return;
+    state->timed_out = true;
+    error_code ignored;
+    state->socket->cancel(ignored);
+  });
+  auto [ec] = co_await connection_->tcp().socket().async_wait(tcp::socket::wait_read, use_nothrow);
+  state->waiting = false;
+  timer.cancel();
+  if (state->timed_out) co_return UpstreamError::timeout;
+  if (ec) co_return classify(ec);
+  co_return UpstreamError::none;
+}
+
+void UpstreamCall::release_memory() {
+  if (buffer_.size() == 0) buffer_.shrink_to_fit();
+  if (parser_ && parser_->body().empty()) parser_->body().shrink_to_fit();
+}
+
 awaitable<UpstreamError> UpstreamCall::read_body_all(Clock::time_point deadline, std::size_t max_bytes) {
   while (!parser_->is_done()) {
     const UpstreamError error = co_await read_more(deadline);

@@ -127,6 +127,11 @@ class UpstreamCall {
                                 Clock::time_point connect_deadline, Clock::time_point head_deadline);
   // Reads at least one more piece of the body into parser().body(). Sets `done` at end of message.
   awaitable<UpstreamError> read_body_some(Clock::time_point deadline, bool& done);
+  // Waits until the upstream has bytes for us (or `deadline`) without holding a read buffer, so a
+  // stream idle between tokens costs no buffer memory. Plain TCP only; TLS falls through.
+  awaitable<UpstreamError> wait_readable(Clock::time_point deadline);
+  // Gives back buffer capacity while the call waits (long-lived streams).
+  void release_memory();
   // Reads the rest of the body (bounded by `max_bytes`).
   awaitable<UpstreamError> read_body_all(Clock::time_point deadline, std::size_t max_bytes);
 

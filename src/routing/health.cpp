@@ -51,7 +51,8 @@ bool CircuitBreaker::try_acquire_slow(Clock::time_point now) {
 
 void CircuitBreaker::on_success(Clock::time_point now) {
   const std::int64_t now_us = to_us(now);
-  consecutive_.store(0, std::memory_order_relaxed);
+  // Read before writing: every worker reports successes here, and a store would bounce the line.
+  if (consecutive_.load(std::memory_order_relaxed) != 0) consecutive_.store(0, std::memory_order_relaxed);
   record_outcome(now_us, false);
   std::uint64_t word = word_.load(std::memory_order_acquire);
   while ((word & kOpenBit) != 0 && (word & kProbeBit) != 0) {

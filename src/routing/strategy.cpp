@@ -62,13 +62,16 @@ double unit_interval(std::uint64_t random) { return static_cast<double>(random >
 std::uint32_t pick_weighted(std::span<const Candidate> candidates, std::vector<std::int64_t>& current) {
   std::int64_t total = 0;
   const Candidate* best = nullptr;
+  std::int64_t best_credit = 0;
   for (const Candidate& c : candidates) {
     if (c.weight == 0) continue;
     if (c.index >= current.size()) current.resize(c.index + 1, 0);  // group grew under a stale state
-    std::int64_t& credit = current[c.index];
-    credit += c.weight;
+    const std::int64_t credit = current[c.index] += c.weight;
     total += c.weight;
-    if (best == nullptr || credit > current[best->index]) best = &c;
+    if (best == nullptr || credit > best_credit) {
+      best = &c;
+      best_credit = credit;
+    }
   }
   if (best == nullptr) return candidates.front().index;  // only weight-0 candidates are left
   current[best->index] -= total;

@@ -1,6 +1,7 @@
 #include "server/app.hpp"
 
 #include <sched.h>
+#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -91,7 +92,24 @@ void App::drain() {
   });
 }
 
+namespace {
+// Every client stream holds two descriptors (client + upstream): lift the soft limit to the hard
+// one, and the hard one too when privileged (as nginx's worker_rlimit_nofile does).
+void raise_fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  constexpr rlim_t kWanted = 262144;
+  if (limit.rlim_max < kWanted) {
+    rlimit raised{kWanted, kWanted};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+  }
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+}  // namespace
+
 int App::run() {
+  raise_fd_limit();
   const unsigned count = worker_count();
   error_code ec;
   const auto address = asio::ip::make_address(server_.listen_host, ec);

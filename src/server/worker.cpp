@@ -190,6 +190,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
     const std::string_view incoming_id = request["x-request-id"];
     api::RequestContext ctx{.worker = *this,
                             .client = stream,
+                            .client_buffer = buffer,
                             .request = request,
                             .routes = app_.routes(),
                             .request_id = valid_request_id(incoming_id) ? std::string(incoming_id) : next_request_id(),

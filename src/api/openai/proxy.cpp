@@ -116,6 +116,12 @@ class StreamRelay {
       }
       if (done_seen_) break;
       if (upstream_finished) co_return co_await fail(http::UpstreamError::reset);
+      if (head_sent_) {
+        // Thousands of streams may sit between tokens at once: hold no buffers while waiting.
+        release_memory();
+        const http::UpstreamError waited = co_await timed(ctx_, call_.wait_readable(deadline));
+        if (waited != http::UpstreamError::none) co_return co_await fail(waited);
+      }
       const http::UpstreamError error = co_await timed(ctx_, call_.read_body_some(deadline, upstream_finished));
       if (error != http::UpstreamError::none) co_return co_await fail(error);
     }
@@ -148,6 +154,13 @@ class StreamRelay {
       }
       append_sse_data(frames_, event.data);
     }
+  }
+
+  void release_memory() {
+    if (sse_.pending_bytes() == 0) sse_.release_memory();
+    frames_.shrink_to_fit();
+    call_.release_memory();
+    if (ctx_.client_buffer.size() == 0) ctx_.client_buffer.shrink_to_fit();
   }
 
   // Writes pending frames as one HTTP chunk; the response head rides along with the first one.
