@@ -51,8 +51,17 @@ awaitable<void> admin::deployments(RequestContext& ctx) {
       append_json_string(body, d.provider->name);
       body += R"(,"residency":)";
       append_json_string(body, d.provider->residency);
-      body += fmt::format(R"(,"enabled":{},"live":{},"in_flight":{})", d.provider->enabled, d.live(),
-                          d.metrics->in_flight.load(std::memory_order_relaxed));
+      const routing::DeploymentHealth& health = *d.health;
+      body += fmt::format(
+          R"(,"enabled":{},"live":{},"in_flight":{},"breaker":"{}","ewma_ttft_ms":{:.3f},"ewma_latency_ms":{:.3f},"recent_errors":[)",
+          d.provider->enabled, d.live(), health.in_flight(), routing::to_string(health.breaker().state(Clock::now())),
+          health.ewma_ttft_us() / 1000.0, health.ewma_total_us() / 1000.0);
+      const routing::RecentErrors recent = health.recent_errors();
+      for (std::size_t i = 0; i < recent.count; ++i) {
+        if (i > 0) body += ',';
+        append_json_string(body, routing::to_string(recent.kinds[i]));
+      }
+      body += ']';
       if (d.local != nullptr) {
         body += fmt::format(R"(,"local":{{"ready":{},"port":{},"pid":{},"restarts":{}}})", d.local->ready.load(),
                             d.local->port.load(), d.local->pid.load(), d.local->restarts.load());

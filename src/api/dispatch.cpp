@@ -18,6 +18,7 @@ constexpr std::array kRoutes = {
     Route{"/v1/embeddings", bhttp::verb::post, &openai::embeddings},
     Route{"/v1/models", bhttp::verb::get, &openai::list_models},
     Route{"/admin/deployments", bhttp::verb::get, &admin::deployments},
+    Route{"/admin/guard/scan", bhttp::verb::post, &admin::guard_scan},
     Route{"/health/live", bhttp::verb::get, &ops::health_live},
     Route{"/health/ready", bhttp::verb::get, &ops::health_ready},
     Route{"/metrics", bhttp::verb::get, &ops::metrics},

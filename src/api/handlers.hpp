@@ -15,6 +15,7 @@ awaitable<bool> admin_authorized(RequestContext& ctx);
 
 namespace admin {
 awaitable<void> deployments(RequestContext& ctx);
+awaitable<void> guard_scan(RequestContext& ctx);  // POST /admin/guard/scan (admin_guard.cpp)
 }  // namespace admin
 
 namespace ops {

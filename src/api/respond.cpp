@@ -44,7 +44,8 @@ awaitable<bool> write_response(RequestContext& ctx, unsigned status, std::string
   ctx.log.status = status;
   const std::string head = response_head(ctx, status, content_type, body.size(), extra);
   const std::array buffers = {asio::const_buffer(head.data(), head.size()), asio::const_buffer(body.data(), body.size())};
-  co_return co_await write_buffers(ctx, buffers);
+  const bool written = co_await write_buffers(ctx, buffers);
+  co_return written;
 }
 
 awaitable<void> write_error(RequestContext& ctx, const Error& error, std::string_view extra) {

@@ -79,16 +79,52 @@ struct DeploymentConfig {
   std::uint32_t weight = 1;
 };
 
+// Per-model overrides of provider timeouts: only the fields that are set apply.
+struct TimeoutOverrides {
+  std::optional<std::uint32_t> connect_ms, first_token_ms, stall_ms, total_ms;
+  Timeouts apply_to(Timeouts base) const;
+};
+
+struct RetryConfig {
+  unsigned max_attempts = 3;  // attempts per model group (the model itself, then each fallback)
+  std::uint32_t base_backoff_ms = 100;
+  std::uint32_t max_backoff_ms = 2'000;
+};
+
+struct BreakerSettings {
+  std::uint32_t consecutive_failures = 5;
+  std::uint32_t cooldown_ms = 30'000;
+};
+
+// `guard.pii` and `models[].guard.pii`. The loader validates the names: `action` and every value of
+// `types` is one of allow | block | redact | pin, every key of `types` a PII type (ARCHITECTURE
+// §3.4). guard::Policy::from_config turns this into the enforced policy.
+struct PiiPolicyConfig {
+  std::string action = "allow";                // default action for every type
+  std::vector<std::string> allowed_residency;  // provider residencies a `pin` may route to
+  std::map<std::string, std::string> types;    // per-type overrides: "KR_RRN" -> "block"
+  // What the file set. A model's block overrides the global one field by field: `action` and
+  // `allowed_residency` when set, `types` key by key.
+  bool action_set = false;
+  bool allowed_residency_set = false;
+};
+
+struct GuardConfig {
+  PiiPolicyConfig pii;
+};
+
+// The policy a model gets: `global` with `model`'s fields laid over it (nullptr: `global` as is).
+PiiPolicyConfig merge_pii_policy(const PiiPolicyConfig& global, const PiiPolicyConfig* model);
+
 struct ModelConfig {
   std::string name;
   std::string strategy = "priority";
   std::vector<DeploymentConfig> deployments;
   std::vector<std::string> fallbacks;
-};
-
-struct GuardConfig {
-  std::string pii_action = "allow";  // allow | block | redact | pin
-  std::vector<std::string> allowed_residency;
+  std::optional<GuardConfig> guard;  // `models[].guard`: overrides `guard` for this model, field by field
+  TimeoutOverrides timeouts;
+  RetryConfig retry;
+  BreakerSettings breaker;
 };
 
 struct Config {

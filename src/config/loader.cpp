@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config/config.hpp"
+#include "guard/pii_type.hpp"
 
 namespace baton::config {
 
@@ -248,6 +249,132 @@ void read_deployment(Reader& r, const YAML::Node& node, const std::string& key, 
   r.read_uint(node, key, "weight", d.weight, 0, 1'000'000);
 }
 
+constexpr std::string_view kPiiActions = "allow, block, redact, pin";
+
+bool is_pii_action(std::string_view action) {
+  return action == "allow" || action == "block" || action == "redact" || action == "pin";
+}
+
+std::string pii_type_names() {
+  std::string names;
+  for (guard::PiiType type : guard::kAllPiiTypes) {
+    if (!names.empty()) names += ", ";
+    names += guard::to_string(type);
+  }
+  return names;
+}
+
+// `pii: {action, allowed_residency, types}` under `key` ("guard.pii" or "models[i].guard.pii").
+void read_pii_policy(Reader& r, const YAML::Node& pii, const std::string& key, PiiPolicyConfig& p) {
+  if (!pii.IsDefined() || pii.IsNull()) return;
+  if (!r.expect_map(pii, key, {"action", "allowed_residency", "types"})) return;
+  if (r.read_string(pii, key, "action", p.action)) {
+    p.action_set = true;
+    if (!is_pii_action(p.action)) {
+      r.problem(pii["action"], key + ".action",
+                "must be one of " + std::string(kPiiActions) + "; got '" + p.action + "'");
+    }
+  }
+  if (pii["allowed_residency"].IsDefined() && !pii["allowed_residency"].IsNull()) {
+    p.allowed_residency_set = true;
+    r.read_string_list(pii, key, "allowed_residency", p.allowed_residency);
+  }
+  const YAML::Node types = pii["types"];
+  if (!types.IsDefined() || types.IsNull()) return;
+  if (!types.IsMap()) {
+    r.problem(types, key + ".types", "must be a mapping of PII type to action, e.g. { KR_RRN: block }");
+    return;
+  }
+  for (const auto& entry : types) {
+    const std::string name = entry.first.Scalar();
+    const std::string type_key = key + ".types." + name;
+    if (!guard::pii_type_from_string(name)) {
+      r.problem(entry.first, type_key, "unknown PII type '" + name + "'; expected one of " + pii_type_names());
+      continue;
+    }
+    std::string action;
+    std::string error;
+    if (!entry.second.IsScalar()) {
+      r.problem(entry.second, type_key, "must be one of " + std::string(kPiiActions));
+    } else if (!expand_env(entry.second.Scalar(), action, error)) {
+      r.problem(entry.second, type_key, error);
+    } else if (!is_pii_action(action)) {
+      r.problem(entry.second, type_key, "must be one of " + std::string(kPiiActions) + "; got '" + action + "'");
+    } else {
+      p.types[name] = action;
+    }
+  }
+}
+
+void read_guard(Reader& r, const YAML::Node& node, const std::string& key, GuardConfig& g) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!r.expect_map(node, key, {"pii"})) return;
+  read_pii_policy(r, node["pii"], key + ".pii", g.pii);
+}
+
+bool uses_pin(const PiiPolicyConfig& p) {
+  if (p.action == "pin") return true;
+  for (const auto& [type, action] : p.types) {
+    if (action == "pin") return true;
+  }
+  return false;
+}
+
+// A `pin` with no allowed residency could never be served: every request with such PII would end
+// in 503. Checked on the policy each model actually gets (the global one, or it merged with the
+// model's own block), reported where the missing list belongs.
+void check_guard(Reader& r, const YAML::Node& root, const Config& c) {
+  if (r.problems().size() > 0) return;  // names already wrong: the merged view would mislead
+  const std::string reason = "must name at least one residency when an action is pin";
+  bool global_reported = false;
+  if (uses_pin(c.guard.pii) && c.guard.pii.allowed_residency.empty() && c.models.empty()) {
+    r.problem(root["guard"]["pii"], "guard.pii.allowed_residency", reason);
+    return;
+  }
+  for (std::size_t i = 0; i < c.models.size(); ++i) {
+    const ModelConfig& m = c.models[i];
+    const PiiPolicyConfig* own = m.guard ? &m.guard->pii : nullptr;
+    const PiiPolicyConfig merged = merge_pii_policy(c.guard.pii, own);
+    if (!uses_pin(merged) || !merged.allowed_residency.empty()) continue;
+    if (own != nullptr && (own->allowed_residency_set || uses_pin(*own))) {
+      const std::string key = "models[" + std::to_string(i) + "].guard.pii";
+      r.problem(root["models"][i]["guard"]["pii"], key + ".allowed_residency", reason + " (model '" + m.name + "')");
+    } else if (!global_reported) {
+      global_reported = true;
+      r.problem(root["guard"]["pii"], "guard.pii.allowed_residency", reason);
+    }
+  }
+}
+
+void read_model_routing(Reader& r, const YAML::Node& m, const std::string& key, ModelConfig& model) {
+  constexpr unsigned long long kDay = 86'400'000;
+  if (const YAML::Node t = m["timeouts"]; t.IsDefined() && !t.IsNull() &&
+      r.expect_map(t, key + ".timeouts", {"connect_ms", "first_token_ms", "stall_ms", "total_ms"})) {
+    auto read = [&](const char* name, std::optional<std::uint32_t>& out) {
+      std::uint32_t value = 0;
+      if (!t[name].IsDefined()) return;
+      const std::size_t before = r.problems().size();
+      r.read_uint(t, key + ".timeouts", name, value, 1, kDay);
+      if (r.problems().size() == before) out = value;
+    };
+    read("connect_ms", model.timeouts.connect_ms);
+    read("first_token_ms", model.timeouts.first_token_ms);
+    read("stall_ms", model.timeouts.stall_ms);
+    read("total_ms", model.timeouts.total_ms);
+  }
+  if (const YAML::Node retry = m["retry"]; retry.IsDefined() && !retry.IsNull() &&
+      r.expect_map(retry, key + ".retry", {"max_attempts", "base_backoff_ms", "max_backoff_ms"})) {
+    r.read_uint(retry, key + ".retry", "max_attempts", model.retry.max_attempts, 1, 20);
+    r.read_uint(retry, key + ".retry", "base_backoff_ms", model.retry.base_backoff_ms, 0, 60'000);
+    r.read_uint(retry, key + ".retry", "max_backoff_ms", model.retry.max_backoff_ms, 0, 600'000);
+  }
+  if (const YAML::Node breaker = m["breaker"]; breaker.IsDefined() && !breaker.IsNull() &&
+      r.expect_map(breaker, key + ".breaker", {"consecutive_failures", "cooldown_ms"})) {
+    r.read_uint(breaker, key + ".breaker", "consecutive_failures", model.breaker.consecutive_failures, 1, 1000);
+    r.read_uint(breaker, key + ".breaker", "cooldown_ms", model.breaker.cooldown_ms, 1, kDay);
+  }
+}
+
 void read_models(Reader& r, const YAML::Node& node, std::vector<ModelConfig>& models) {
   if (!node.IsDefined() || node.IsNull()) return;
   if (!node.IsSequence()) {
@@ -258,7 +385,7 @@ void read_models(Reader& r, const YAML::Node& node, std::vector<ModelConfig>& mo
     const YAML::Node m = node[i];
     const std::string key = "models[" + std::to_string(i) + "]";
     ModelConfig model;
-    if (!r.expect_map(m, key, {"name", "strategy", "deployments", "fallbacks"})) continue;
+    if (!r.expect_map(m, key, {"name", "strategy", "deployments", "fallbacks", "timeouts", "retry", "breaker", "guard"})) continue;
     if (!r.read_string(m, key, "name", model.name) || model.name.empty()) r.problem(m, key + ".name", "is required");
     r.read_string(m, key, "strategy", model.strategy);
     static const std::set<std::string> kStrategies = {"priority", "weighted", "least-latency", "least-busy", "cost"};
@@ -277,21 +404,12 @@ void read_models(Reader& r, const YAML::Node& node, std::vector<ModelConfig>& mo
       }
     }
     r.read_string_list(m, key, "fallbacks", model.fallbacks);
+    if (const YAML::Node guard = m["guard"]; guard.IsDefined() && !guard.IsNull()) {
+      read_guard(r, guard, key + ".guard", model.guard.emplace());
+    }
+    read_model_routing(r, m, key, model);
     models.push_back(std::move(model));
   }
-}
-
-void read_guard(Reader& r, const YAML::Node& node, GuardConfig& g) {
-  if (!node.IsDefined() || node.IsNull()) return;
-  if (!r.expect_map(node, "guard", {"pii"})) return;
-  const YAML::Node pii = node["pii"];
-  if (!pii.IsDefined() || pii.IsNull()) return;
-  if (!r.expect_map(pii, "guard.pii", {"action", "allowed_residency"})) return;
-  r.read_string(pii, "guard.pii", "action", g.pii_action);
-  if (g.pii_action != "allow" && g.pii_action != "block" && g.pii_action != "redact" && g.pii_action != "pin") {
-    r.problem(pii["action"], "guard.pii.action", "must be one of allow, block, redact, pin; got '" + g.pii_action + "'");
-  }
-  r.read_string_list(pii, "guard.pii", "allowed_residency", g.allowed_residency);
 }
 
 // Cross-references: every deployment names a provider, every fallback names a model, names unique.
@@ -348,7 +466,8 @@ LoadResult load_from_node(Reader& r, const YAML::Node& root, const std::string& 
       }
     }
     read_models(r, root["models"], c.models);
-    read_guard(r, root["guard"], c.guard);
+    read_guard(r, root["guard"], "guard", c.guard);
+    check_guard(r, root, c);
     check_references(r, root, c);
   }
   result.problems = std::move(r.problems());
@@ -370,6 +489,29 @@ const ModelConfig* Config::find_model(std::string_view name) const {
     if (m.name == name) return &m;
   }
   return nullptr;
+}
+
+Timeouts TimeoutOverrides::apply_to(Timeouts base) const {
+  if (connect_ms) base.connect_ms = *connect_ms;
+  if (first_token_ms) base.first_token_ms = *first_token_ms;
+  if (stall_ms) base.stall_ms = *stall_ms;
+  if (total_ms) base.total_ms = *total_ms;
+  return base;
+}
+
+PiiPolicyConfig merge_pii_policy(const PiiPolicyConfig& global, const PiiPolicyConfig* model) {
+  PiiPolicyConfig merged = global;
+  if (model == nullptr) return merged;
+  if (model->action_set) {
+    merged.action = model->action;
+    merged.action_set = true;
+  }
+  if (model->allowed_residency_set) {
+    merged.allowed_residency = model->allowed_residency;
+    merged.allowed_residency_set = true;
+  }
+  for (const auto& [type, action] : model->types) merged.types[type] = action;
+  return merged;
 }
 
 std::string Problem::to_string() const {

@@ -26,5 +26,6 @@ inline std::chrono::milliseconds ms(std::uint64_t value) { return std::chrono::m
 }  // namespace baton
 
 // Note for coroutine code: GCC 12 miscompiles non-trivially-destructible temporaries created inside
-// a `co_await` expression (double free). Build such arguments (std::string, Error...) as named
-// locals first, then co_await.
+// a `co_await` expression (double free), and `co_return co_await f()` of a non-trivial type
+// (corrupted frame). Build such arguments (std::string, Error...) as named locals first, and
+// co_await into a named local before co_return.

@@ -135,7 +135,8 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire(const confi
       }
     }
   }
-  co_return co_await connect_new(origin, key, deadline, error);
+  std::unique_ptr<UpstreamConnection> fresh = co_await connect_new(origin, key, deadline, error);
+  co_return fresh;
 }
 
 void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection) {

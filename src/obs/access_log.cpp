@@ -54,6 +54,14 @@ void format_access_record(std::string& out, const AccessRecord& r) {
     out += R"(,"upstream_error":)";
     append_json_string(out, r.upstream_error);
   }
+  if (!r.pii_action.empty()) {
+    out += R"(,"pii_action":)";
+    append_json_string(out, r.pii_action);
+  }
+  if (!r.pii_types.empty()) {
+    out += R"(,"pii_types":)";
+    append_json_string(out, r.pii_types);
+  }
   out += "}\n";
 }
 

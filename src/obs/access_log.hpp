@@ -31,6 +31,10 @@ struct AccessRecord {
   std::int64_t output_tokens = -1;
   std::string_view error_code;
   std::string_view upstream_error;
+  // The PII guard's decision (guard::to_string(Action)) and per-type counts ("KR_RRN:2,EMAIL:1",
+  // Decision::types_summary()); never values. Printed only when non-empty.
+  std::string_view pii_action;
+  std::string_view pii_types;
 };
 
 // Formats one record as a JSON line (with the trailing newline) onto `out`.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/json_text.hpp"
+#include "guard/policy.hpp"
 
 namespace baton::obs {
 
@@ -60,6 +61,31 @@ void RouteMetrics::count_status(unsigned status) {
 
 void RouteMetrics::count_upstream_error(http::UpstreamError error) {
   upstream_errors[static_cast<std::size_t>(error)].fetch_add(1, std::memory_order_relaxed);
+}
+
+static_assert(guard::kPiiTypeCount == 11 && guard::kActionCount == 4, "resize Registry's PII counters");
+
+void Registry::count_pii(guard::PiiType type, guard::Action action, std::uint64_t n) {
+  const auto t = static_cast<std::size_t>(type);
+  const auto a = static_cast<std::size_t>(action);
+  if (t >= kPiiTypes || a >= kPiiActions || n == 0) return;
+  pii_findings_[t * kPiiActions + a].fetch_add(n, std::memory_order_relaxed);
+}
+
+void Registry::count_pii_request(guard::Action action) {
+  const auto a = static_cast<std::size_t>(action);
+  if (a < kPiiActions) pii_requests_[a].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Registry::count_pii(const guard::Decision& decision) {
+  bool any = false;
+  for (guard::PiiType type : guard::kAllPiiTypes) {
+    const auto t = static_cast<std::size_t>(type);
+    if (decision.counts[t] == 0) continue;
+    any = true;
+    count_pii(type, decision.type_actions[t], decision.counts[t]);
+  }
+  if (any) count_pii_request(decision.action);
 }
 
 Registry& Registry::instance() {
@@ -134,6 +160,25 @@ std::string Registry::render() const {
       "# TYPE baton_usage_chunks_stripped_total counter\nbaton_usage_chunks_stripped_total {}\n",
       connections_open.load(), connections_rejected.load(), config_reloads.load(), config_reload_failures.load(),
       usage_chunks_stripped.load());
+  out += "# HELP baton_pii_findings_total PII found in requests, by type and the action the policy gave it.\n"
+         "# TYPE baton_pii_findings_total counter\n";
+  for (guard::PiiType type : guard::kAllPiiTypes) {
+    for (guard::Action action : guard::kAllActions) {
+      const auto n = pii_findings_[static_cast<std::size_t>(type) * kPiiActions + static_cast<std::size_t>(action)].load(
+          std::memory_order_relaxed);
+      if (n > 0) {
+        out += fmt::format("baton_pii_findings_total{{type=\"{}\",action=\"{}\"}} {}\n", guard::to_string(type),
+                           guard::to_string(action), n);
+      }
+    }
+  }
+  out += "# HELP baton_pii_requests_total Requests with PII, by the action taken (the strictest asked for).\n"
+         "# TYPE baton_pii_requests_total counter\n";
+  for (guard::Action action : guard::kAllActions) {
+    if (const auto n = pii_requests_[static_cast<std::size_t>(action)].load(std::memory_order_relaxed); n > 0) {
+      out += fmt::format("baton_pii_requests_total{{action=\"{}\"}} {}\n", guard::to_string(action), n);
+    }
+  }
   for (const Gauge& g : gauges_) {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", g.name, g.help, g.read());
   }

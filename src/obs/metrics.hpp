@@ -14,6 +14,12 @@
 
 #include "http/upstream.hpp"
 
+namespace baton::guard {
+enum class PiiType : std::uint8_t;  // guard/pii_type.hpp
+enum class Action : std::uint8_t;   // guard/policy.hpp
+struct Decision;
+}  // namespace baton::guard
+
 namespace baton::obs {
 
 class Histogram {
@@ -69,9 +75,21 @@ class Registry {
   std::atomic<std::uint64_t> config_reload_failures{0};
   std::atomic<std::uint64_t> usage_chunks_stripped{0};
 
+  // baton_pii_findings_total{type,action}: `n` findings of `type` the policy assigned `action`.
+  void count_pii(guard::PiiType type, guard::Action action, std::uint64_t n = 1);
+  // baton_pii_requests_total{action}: one request with findings, decided `action`.
+  void count_pii_request(guard::Action action);
+  // Both of the above for one decision (nothing when it has no findings).
+  void count_pii(const guard::Decision& decision);
+
   std::string render() const;
 
  private:
+  static constexpr std::size_t kPiiTypes = 11;   // guard::kPiiTypeCount (checked in metrics.cpp)
+  static constexpr std::size_t kPiiActions = 4;  // guard::kActionCount
+  std::array<std::atomic<std::uint64_t>, kPiiTypes * kPiiActions> pii_findings_{};
+  std::array<std::atomic<std::uint64_t>, kPiiActions> pii_requests_{};
+
   mutable std::mutex mutex_;
   std::deque<RouteMetrics> routes_;
   struct Gauge {

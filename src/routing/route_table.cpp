@@ -1,6 +1,7 @@
 #include "routing/route_table.hpp"
 
 #include "core/json_text.hpp"
+#include "routing/router.hpp"
 
 namespace baton::routing {
 
@@ -38,6 +39,7 @@ RouteTable::RouteTable(config::Config config, const LocalStateLookup& local_stat
   for (const config::ModelConfig& model : config_.models) {
     ModelGroup group;
     group.config = &model;
+    group.strategy = strategy_from_string(model.strategy).value_or(StrategyKind::priority);
     for (const config::DeploymentConfig& d : model.deployments) {
       Deployment deployment;
       deployment.provider = config_.find_provider(d.provider);
@@ -45,6 +47,8 @@ RouteTable::RouteTable(config::Config config, const LocalStateLookup& local_stat
       deployment.id = d.provider + "/" + d.model;
       append_json_string(deployment.upstream_model_json, d.model);
       if (deployment.provider->kind == config::ProviderKind::llama_server) deployment.local = local_state(d.provider);
+      deployment.health = &health_for(deployment.id, model.breaker);
+      deployment.timeouts = model.timeouts.apply_to(deployment.provider->timeouts);
       deployment.static_head = static_head_for(*deployment.provider);
       deployment.metrics = &obs::Registry::instance().route(model.name, deployment.id);
       group.deployments.push_back(std::move(deployment));
@@ -63,18 +67,6 @@ RouteTable::RouteTable(config::Config config, const LocalStateLookup& local_stat
     models_json_ += R"(,"object":"model","created":0,"owned_by":"baton"})";
   }
   models_json_ += "]}";
-}
-
-const Deployment* RouteTable::pick(const ModelGroup& group) const {
-  for (const Deployment& d : group.deployments) {
-    if (d.live()) return &d;
-  }
-  for (const ModelGroup* fallback : group.fallbacks) {
-    for (const Deployment& d : fallback->deployments) {
-      if (d.live()) return &d;
-    }
-  }
-  return nullptr;
 }
 
 const ModelGroup* RouteTable::find(std::string_view model) const {

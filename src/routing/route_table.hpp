@@ -11,6 +11,9 @@
 #include "config/config.hpp"
 #include "obs/metrics.hpp"
 #include "providers/llama_server.hpp"
+#include "routing/health.hpp"
+#include "routing/retry.hpp"
+#include "routing/strategy.hpp"
 
 namespace baton::routing {
 
@@ -22,6 +25,8 @@ struct Deployment {
   std::string static_head;          // "host: ..\r\nauthorization: ..\r\n" and configured headers
   obs::RouteMetrics* metrics = nullptr;
   std::shared_ptr<const providers::LocalServerState> local;  // set for kind llama-server
+  DeploymentHealth* health = nullptr;                         // breaker + latency, shared by workers
+  config::Timeouts timeouts;                                  // provider's, with the model's overrides
 
   // Eligible for new requests: provider enabled and, for a managed local server, ready.
   bool live() const { return provider->enabled && (local == nullptr || local->ready.load(std::memory_order_relaxed)); }
@@ -31,6 +36,7 @@ struct Deployment {
 
 struct ModelGroup {
   const config::ModelConfig* config = nullptr;
+  StrategyKind strategy = StrategyKind::priority;
   std::vector<Deployment> deployments;
   std::vector<const ModelGroup*> fallbacks;
 };
@@ -45,9 +51,6 @@ class RouteTable {
 
   const config::Config& config() const { return config_; }
   const ModelGroup* find(std::string_view model) const;
-  // The deployment a new request for `group` goes to: the first live one of the group, else of
-  // its fallback groups in order; nullptr when none is live.
-  const Deployment* pick(const ModelGroup& group) const;
   const std::vector<ModelGroup>& groups() const { return groups_; }
   // The body of GET /v1/models, rendered once.
   const std::string& models_json() const { return models_json_; }

@@ -25,7 +25,11 @@ bool valid_request_id(std::string_view id) {
 }  // namespace
 
 Worker::Worker(App& app, unsigned index)
-    : app_(app), index_(index), acceptor_(io_), pool_(io_.get_executor(), app.tls_context(), app.proxies()) {
+    : app_(app),
+      index_(index),
+      acceptor_(io_),
+      pool_(io_.get_executor(), app.tls_context(), app.proxies()),
+      strategies_(std::random_device{}()) {
   std::random_device random;
   request_id_prefix_ = fmt::format("req_{:08x}{:02x}", random(), index_ & 0xff);
 }

@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "http/asio.hpp"
 #include "http/upstream.hpp"
+#include "routing/router.hpp"
 
 namespace baton::server {
 
@@ -30,6 +31,7 @@ class Worker {
 
   App& app() { return app_; }
   http::UpstreamPool& pool() { return pool_; }
+  routing::StrategyStates& strategies() { return strategies_; }
   const config::ServerConfig& server_config() const;
   std::size_t open_sessions() const { return sessions_.size(); }
 
@@ -49,6 +51,7 @@ class Worker {
   asio::io_context io_{1};
   tcp::acceptor acceptor_;
   http::UpstreamPool pool_;
+  routing::StrategyStates strategies_;
   std::list<SessionSlot> sessions_;
   bool draining_ = false;
   std::uint64_t request_counter_ = 0;

@@ -1,17 +1,19 @@
 // POST /v1/chat/completions and /v1/embeddings for OpenAI-compatible upstreams.
 //
-// The client's body is forwarded as spliced byte ranges (no re-serialisation). Non-stream answers are
-// read whole and written back with one gathered write. Streams are relayed event by event as they
-// arrive: the response head goes out together with the first event ("peek before commit": until
-// then any failure still becomes an ordinary JSON error), and every later failure ends the stream
-// with an error event, never a silent cut.
+// The client's body is forwarded as spliced byte ranges (no re-serialisation). A request is served
+// by attempts: the router picks a deployment, the attempt sends the request and reads the answer,
+// and until something has been written to the client a failure may be retried on another
+// deployment, after a backoff on the same one, or on a fallback model. Non-stream answers are read
+// whole and written back with one gathered write; streams are relayed as they arrive
+// (stream_relay.cpp).
 #include <fmt/format.h>
 
 #include "api/handlers.hpp"
+#include "api/openai/attempt.hpp"
 #include "api/openai/request_fields.hpp"
-#include "api/openai/usage.hpp"
-#include "core/sse.hpp"
+#include "api/openai/stream_relay.hpp"
 #include "http/client_watch.hpp"
+#include "routing/router.hpp"
 #include "server/worker.hpp"
 
 namespace baton::api::openai {
@@ -20,6 +22,7 @@ namespace {
 
 constexpr std::size_t kMaxUpstreamBody = 64 * 1024 * 1024;
 constexpr std::size_t kMaxUpstreamErrorBody = 1024 * 1024;
+constexpr std::uint64_t kDefaultCompletionAllowance = 256;  // tokens, when max_tokens is absent
 
 struct InFlight {
   explicit InFlight(obs::RouteMetrics& m) : metrics(m) { metrics.in_flight.fetch_add(1, std::memory_order_relaxed); }
@@ -29,7 +32,209 @@ struct InFlight {
   obs::RouteMetrics& metrics;
 };
 
-Clock::time_point earliest(Clock::time_point a, Clock::time_point b) { return a < b ? a : b; }
+routing::ErrorKind error_kind(const AttemptResult& r) {
+  switch (r.error) {
+    case http::UpstreamError::connect:
+    case http::UpstreamError::tls: return routing::ErrorKind::connect;
+    case http::UpstreamError::timeout: return routing::ErrorKind::timeout;
+    case http::UpstreamError::protocol:
+    case http::UpstreamError::too_large: return routing::ErrorKind::protocol;
+    case http::UpstreamError::reset: return routing::ErrorKind::stream;
+    case http::UpstreamError::none: break;
+  }
+  if (r.status == 429) return routing::ErrorKind::rate_limited;
+  if (r.status == 408) return routing::ErrorKind::timeout;
+  if (r.status >= 500) return routing::ErrorKind::server_error;
+  return routing::ErrorKind::other;
+}
+
+struct Forward {
+  const std::string& body;
+  const RequestFields& fields;
+  Endpoint endpoint;
+  std::string_view upstream_path;
+  bool stream;
+};
+
+// One exchange with one deployment. Writes to the client only when it commits.
+awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment& d, const Forward& f,
+                                 Clock::time_point request_deadline) {
+  const config::Origin origin = d.origin();
+  const std::vector<Splice> splices = upstream_body_splices(f.fields, d.upstream_model_json, f.stream);
+  std::size_t body_length = f.body.size();
+  for (const Splice& s : splices) body_length = body_length - s.length + s.text.size();
+  const std::string head =
+      fmt::format("POST {}{} HTTP/1.1\r\n{}content-length: {}\r\nx-request-id: {}\r\naccept: {}\r\n\r\n",
+                  origin.path_prefix, f.upstream_path, d.static_head, body_length, ctx.request_id,
+                  f.stream ? "text/event-stream" : "application/json");
+  std::vector<asio::const_buffer> request;
+  request.reserve(2 + 2 * splices.size());
+  request.emplace_back(head.data(), head.size());
+  std::size_t cursor = 0;
+  for (const Splice& s : splices) {
+    request.emplace_back(f.body.data() + cursor, s.offset - cursor);
+    request.emplace_back(s.text.data(), s.text.size());
+    cursor = s.offset + s.length;
+  }
+  request.emplace_back(f.body.data() + cursor, f.body.size() - cursor);
+
+  const config::Timeouts& t = d.timeouts;
+  const auto now = Clock::now();
+  const auto first_byte_deadline = earliest(now + ms(t.first_token_ms), request_deadline);
+  http::UpstreamCall call(ctx.worker.pool());
+  const http::ClientWatch watch(ctx.client, call);
+  AttemptResult result;
+  result.error = co_await timed(
+      ctx, call.send(origin, request, earliest(now + ms(t.connect_ms), request_deadline), first_byte_deadline));
+  if (watch.client_gone()) co_return AttemptResult{AttemptResult::Kind::client_left};
+  if (result.error != http::UpstreamError::none) {
+    result.kind = AttemptResult::Kind::retryable;
+    co_return result;
+  }
+
+  http::ResponseParser& reply = call.parser();
+  if (reply.status() == 200 && f.stream && reply.content_type().starts_with("text/event-stream")) {
+    const StreamPlan plan{!f.fields.include_usage, first_byte_deadline, request_deadline, ms(t.stall_ms)};
+    StreamRelay relay(ctx, call, d, plan);
+    AttemptResult relayed = co_await relay.run();
+    co_return relayed;
+  }
+
+  const std::size_t limit = reply.status() == 200 ? kMaxUpstreamBody : kMaxUpstreamErrorBody;
+  result.error = co_await timed(ctx, call.read_body_all(request_deadline, limit));
+  if (watch.client_gone()) co_return AttemptResult{AttemptResult::Kind::client_left};
+  if (result.error != http::UpstreamError::none) {
+    result.kind = AttemptResult::Kind::retryable;
+    co_return result;
+  }
+  result.status = reply.status();
+  result.content_type = reply.content_type().empty() ? "application/json" : reply.content_type();
+  result.retry_after = reply.retry_after();
+  call.finish();  // the connection is free for the next request while the client is written to
+  if (reply.status() != 200) {
+    result.body = std::move(reply.body());
+    result.kind = routing::retryable_status(result.status) ? AttemptResult::Kind::retryable
+                                                           : AttemptResult::Kind::final_response;
+    co_return result;
+  }
+  ChunkFacts facts;
+  if (read_chunk_facts(reply.body(), facts)) record_usage(ctx, facts.usage);
+  const std::string extra = route_headers(ctx, d);
+  co_await write_response(ctx, 200, result.content_type, reply.body(), extra);
+  result.kind = AttemptResult::Kind::committed;
+  co_return result;
+}
+
+// Tells the client how the last attempt failed: the upstream's own answer when it gave one,
+// else baton's 502/504.
+awaitable<void> answer_failure(RequestContext& ctx, const routing::Deployment& d, const AttemptResult& last) {
+  if (last.status != 0) {
+    std::string extra = route_headers(ctx, d);
+    if (!last.retry_after.empty()) extra += "retry-after: " + last.retry_after + "\r\n";
+    co_await write_response(ctx, last.status, last.content_type, last.body, extra);
+    co_return;
+  }
+  const Error failure = upstream_failure(d, last.error);
+  const std::string extra = route_headers(ctx, d);
+  co_await write_error(ctx, failure, extra);
+}
+
+awaitable<void> sleep_until(RequestContext& ctx, Clock::time_point when) {
+  asio::steady_timer timer(ctx.client.get_executor(), when);
+  co_await timer.async_wait(use_nothrow);
+}
+
+awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view upstream_path) {
+  const std::string& body = ctx.request.body();
+  RequestFields fields;
+  Error error;
+  if (!inspect_request(body, endpoint, fields, error)) {
+    co_await write_error(ctx, error);
+    co_return;
+  }
+  const routing::ModelGroup* group = ctx.routes->find(fields.model);
+  if (group == nullptr) {
+    const Error unknown{ErrorCode::model_not_found,
+                        "The model '" + fields.model + "' does not exist or is not served here", "model"};
+    co_await write_error(ctx, unknown);
+    co_return;
+  }
+  ctx.log.model = group->config->name;
+  const bool stream = endpoint == Endpoint::chat_completions && fields.stream;
+  ctx.log.stream = stream;
+
+  routing::RequestNeeds needs;
+  needs.est_input_tokens = body.size() / 4;  // a cheap estimate: ~4 bytes per token
+  needs.est_output_tokens = fields.max_tokens > 0 ? static_cast<std::uint64_t>(fields.max_tokens) : kDefaultCompletionAllowance;
+  if (fields.max_tokens > 0) needs.required_context = needs.est_input_tokens + needs.est_output_tokens;
+  routing::AttemptPlanner planner(*ctx.routes, *group, ctx.worker.strategies(), needs);
+
+  const config::Timeouts& first_timeouts = group->deployments.front().timeouts;
+  const auto request_deadline = ctx.started + ms(first_timeouts.total_ms);
+  const Forward forward{body, fields, endpoint, upstream_path, stream};
+  std::optional<AttemptResult> last;
+  const routing::Deployment* last_deployment = nullptr;
+  for (;;) {
+    std::chrono::milliseconds wait{0};
+    const routing::Deployment* d = planner.next(Clock::now(), wait);
+    if (d == nullptr) break;
+    if (wait.count() > 0) {
+      const auto wake = Clock::now() + wait;
+      if (wake >= request_deadline) {
+        d->health->breaker().release_probe();
+        break;
+      }
+      co_await sleep_until(ctx, wake);
+    }
+    ctx.metrics = d->metrics;
+    ctx.log.deployment = d->id;
+    ctx.log.attempts = planner.attempts();
+    const auto started = Clock::now();
+    InFlight in_flight(*d->metrics);
+    routing::InFlightGuard busy(*d->health);
+    const AttemptResult result = co_await attempt(ctx, *d, forward, request_deadline);
+    const auto finished = Clock::now();
+    if (result.kind == AttemptResult::Kind::client_left) {
+      d->health->breaker().release_probe();
+      ctx.keep_alive = false;
+      ctx.log.status = 499;  // nginx's "client closed request", for the log and metrics only
+      ctx.log.error_code = "client_closed";
+      co_return;
+    }
+    const bool failed = result.kind == AttemptResult::Kind::retryable || result.error != http::UpstreamError::none;
+    if (!failed) {
+      const auto total_us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(finished - started).count());
+      planner.on_success(*d, result.first_token_us, total_us, finished);
+      if (result.kind == AttemptResult::Kind::final_response) co_await answer_failure(ctx, *d, result);
+      co_return;
+    }
+    if (result.error != http::UpstreamError::none) {
+      d->metrics->count_upstream_error(result.error);
+      ctx.log.upstream_error = http::to_string(result.error);
+    } else {
+      d->metrics->upstream_status_errors.fetch_add(1, std::memory_order_relaxed);
+    }
+    std::optional<std::chrono::milliseconds> retry_after;
+    if (!result.retry_after.empty()) {
+      retry_after = routing::parse_retry_after(result.retry_after, std::chrono::system_clock::now());
+    }
+    planner.on_failure(*d, error_kind(result), retry_after, finished);
+    if (result.kind == AttemptResult::Kind::committed) co_return;  // a stream that failed after its first event
+    last = result;
+    last_deployment = d;
+    if (Clock::now() >= request_deadline) break;
+  }
+  if (last) {
+    co_await answer_failure(ctx, *last_deployment, *last);
+    co_return;
+  }
+  const Error none{ErrorCode::no_deployment_available,
+                   "no deployment of model '" + fields.model + "' is available right now (disabled, starting, or circuit open)",
+                   {}};
+  co_await write_error(ctx, none);
+}
+
+}  // namespace
 
 Error upstream_failure(const routing::Deployment& d, http::UpstreamError error) {
   switch (error) {
@@ -51,8 +256,8 @@ Error upstream_failure(const routing::Deployment& d, http::UpstreamError error) 
 }
 
 std::string route_headers(const RequestContext& ctx, const routing::Deployment& d) {
-  return fmt::format("x-baton-deployment: {}\r\nx-baton-attempts: 1\r\nx-baton-overhead-us: {}\r\n", d.id,
-                     ctx.overhead_us());
+  return fmt::format("x-baton-deployment: {}\r\nx-baton-attempts: {}\r\nx-baton-overhead-us: {}\r\n", d.id,
+                     ctx.log.attempts, ctx.overhead_us());
 }
 
 void record_usage(RequestContext& ctx, const Usage& usage) {
@@ -67,270 +272,6 @@ void record_usage(RequestContext& ctx, const Usage& usage) {
     ctx.metrics->output_token_usage.observe(static_cast<double>(usage.output_tokens));
   }
 }
-
-// Times one upstream wait so it can be left out of x-baton-overhead-us.
-template <class Op>
-awaitable<http::UpstreamError> timed(RequestContext& ctx, Op op) {
-  const auto begin = Clock::now();
-  const http::UpstreamError error = co_await std::move(op);
-  ctx.upstream_wait += Clock::now() - begin;
-  co_return error;
-}
-
-// The client hung up while we waited on the upstream (which ClientWatch has cancelled).
-void client_left(RequestContext& ctx) {
-  ctx.keep_alive = false;
-  ctx.log.status = 499;  // nginx's "client closed request", for the log and metrics only
-  ctx.log.error_code = "client_closed";
-}
-
-struct StreamPlan {
-  bool strip_usage = false;  // baton asked for the usage chunk; the client did not
-  Clock::time_point first_event_deadline;
-  Clock::time_point total_deadline;
-  std::chrono::milliseconds stall;
-};
-
-class StreamRelay {
- public:
-  StreamRelay(RequestContext& ctx, http::UpstreamCall& call, const routing::Deployment& d, const StreamPlan& plan)
-      : ctx_(ctx), call_(call), deployment_(d), plan_(plan) {}
-
-  awaitable<void> run() {
-    auto deadline = plan_.first_event_deadline;
-    bool upstream_finished = false;
-    for (;;) {
-      std::string& body = call_.parser().body();
-      if (!body.empty()) {
-        sse_.append(body);
-        body.clear();
-      }
-      take_events();
-      if (sse_.overflowed()) co_return co_await fail(http::UpstreamError::protocol);
-      if (!frames_.empty() || done_seen_) {
-        if (!co_await flush()) {
-          call_.abort();  // the client left: closing the upstream connection cancels its work
-          co_return;
-        }
-        deadline = earliest(Clock::now() + plan_.stall, plan_.total_deadline);
-      }
-      if (done_seen_) break;
-      if (upstream_finished) co_return co_await fail(http::UpstreamError::reset);
-      if (head_sent_) {
-        // Thousands of streams may sit between tokens at once: hold no buffers while waiting.
-        release_memory();
-        const http::UpstreamError waited = co_await timed(ctx_, call_.wait_readable(deadline));
-        if (waited != http::UpstreamError::none) co_return co_await fail(waited);
-      }
-      const http::UpstreamError error = co_await timed(ctx_, call_.read_body_some(deadline, upstream_finished));
-      if (error != http::UpstreamError::none) co_return co_await fail(error);
-    }
-    record_usage(ctx_, usage_);
-    call_.finish();
-  }
-
- private:
-  void take_events() {
-    SseEvent event;
-    while (sse_.next(event)) {
-      if (event.data == "[DONE]") {
-        done_seen_ = true;  // written by flush(), together with the end of the response
-        continue;
-      }
-      if (event.data.find("\"usage\"") != std::string_view::npos) {
-        ChunkFacts facts;
-        if (read_chunk_facts(event.data, facts) && facts.has_usage) {
-          usage_ = facts.usage;
-          if (plan_.strip_usage && facts.empty_choices) {
-            obs::Registry::instance().usage_chunks_stripped.fetch_add(1, std::memory_order_relaxed);
-            continue;
-          }
-        }
-      }
-      if (!event.event.empty()) {
-        frames_ += "event: ";
-        frames_ += event.event;
-        frames_ += '\n';
-      }
-      append_sse_data(frames_, event.data);
-    }
-  }
-
-  void release_memory() {
-    if (sse_.pending_bytes() == 0) sse_.release_memory();
-    frames_.shrink_to_fit();
-    call_.release_memory();
-    if (ctx_.client_buffer.size() == 0) ctx_.client_buffer.shrink_to_fit();
-  }
-
-  // Writes pending frames as one HTTP chunk; the response head rides along with the first one.
-  awaitable<bool> flush() {
-    if (done_seen_) frames_ += "data: [DONE]\n\n";
-    std::string head;
-    if (!head_sent_) {
-      const double first_token = std::chrono::duration<double>(Clock::now() - ctx_.started).count();
-      ctx_.metrics->first_token.observe(first_token);
-      ctx_.log.first_token_ms = first_token * 1000;
-      head = stream_head();
-      head_sent_ = true;
-    }
-    const std::string size_line = fmt::format("{:x}\r\n", frames_.size());
-    const std::string_view tail = done_seen_ || failed_ ? "\r\n0\r\n\r\n" : "\r\n";
-    const std::array buffers = {asio::const_buffer(head.data(), head.size()),
-                                asio::const_buffer(size_line.data(), size_line.size()),
-                                asio::const_buffer(frames_.data(), frames_.size()),
-                                asio::const_buffer(tail.data(), tail.size())};
-    const bool ok = co_await write_buffers(ctx_, buffers);
-    frames_.clear();
-    co_return ok;
-  }
-
-  std::string stream_head() {
-    ctx_.log.status = 200;
-    std::string head = fmt::format(
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
-        "x-accel-buffering: no\r\ntransfer-encoding: chunked\r\nx-request-id: {}\r\n{}",
-        ctx_.request_id, route_headers(ctx_, deployment_));
-    if (ctx_.draining) {
-      ctx_.keep_alive = false;
-      head += "connection: close\r\n";
-    }
-    head += "\r\n";
-    return head;
-  }
-
-  awaitable<void> fail(http::UpstreamError error) {
-    deployment_.metrics->count_upstream_error(error);
-    ctx_.log.upstream_error = http::to_string(error);
-    call_.abort();
-    const Error failure = upstream_failure(deployment_, error);
-    record_usage(ctx_, usage_);
-    if (!head_sent_) {
-      co_await write_error(ctx_, failure);
-      co_return;
-    }
-    // Already committed to a 200 stream: end it with an error event the SDKs surface as an error.
-    ctx_.log.error_code = error_info(failure.code).code;
-    failed_ = true;
-    frames_.clear();
-    append_sse_data(frames_, openai_error_body(failure));
-    co_await flush();
-  }
-
-  RequestContext& ctx_;
-  http::UpstreamCall& call_;
-  const routing::Deployment& deployment_;
-  const StreamPlan& plan_;
-  SseParser sse_;
-  std::string frames_;
-  Usage usage_;
-  bool head_sent_ = false;
-  bool done_seen_ = false;
-  bool failed_ = false;
-};
-
-awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view upstream_path) {
-  const std::string& body = ctx.request.body();
-  RequestFields fields;
-  Error error;
-  if (!inspect_request(body, endpoint, fields, error)) {
-    co_await write_error(ctx, error);
-    co_return;
-  }
-  const routing::ModelGroup* group = ctx.routes->find(fields.model);
-  if (group == nullptr) {
-    const Error unknown{ErrorCode::model_not_found,
-                        "The model '" + fields.model + "' does not exist or is not served here", "model"};
-    co_await write_error(ctx, unknown);
-    co_return;
-  }
-  const routing::Deployment* picked = ctx.routes->pick(*group);
-  if (picked == nullptr) {
-    const Error none{ErrorCode::no_deployment_available,
-                     "no deployment of model '" + fields.model + "' is available right now (disabled or starting)", {}};
-    co_await write_error(ctx, none);
-    co_return;
-  }
-  const routing::Deployment& deployment = *picked;
-  const config::ProviderConfig& provider = *deployment.provider;
-  const config::Origin origin = deployment.origin();
-  ctx.metrics = deployment.metrics;
-  ctx.log.model = group->config->name;
-  ctx.log.deployment = deployment.id;
-  ctx.log.attempts = 1;
-  InFlight in_flight(*deployment.metrics);
-
-  const bool stream = endpoint == Endpoint::chat_completions && fields.stream;
-  ctx.log.stream = stream;
-  const std::vector<Splice> splices = upstream_body_splices(fields, deployment.upstream_model_json, stream);
-  std::size_t body_length = body.size();
-  for (const Splice& s : splices) body_length = body_length - s.length + s.text.size();
-  const std::string head =
-      fmt::format("POST {}{} HTTP/1.1\r\n{}content-length: {}\r\nx-request-id: {}\r\naccept: {}\r\n\r\n",
-                  origin.path_prefix, upstream_path, deployment.static_head, body_length, ctx.request_id,
-                  stream ? "text/event-stream" : "application/json");
-  std::vector<asio::const_buffer> request;
-  request.reserve(2 + 2 * splices.size());
-  request.emplace_back(head.data(), head.size());
-  std::size_t cursor = 0;
-  for (const Splice& s : splices) {
-    request.emplace_back(body.data() + cursor, s.offset - cursor);
-    request.emplace_back(s.text.data(), s.text.size());
-    cursor = s.offset + s.length;
-  }
-  request.emplace_back(body.data() + cursor, body.size() - cursor);
-
-  const config::Timeouts& t = provider.timeouts;
-  const auto now = Clock::now();
-  const auto total_deadline = now + ms(t.total_ms);
-  const auto first_byte_deadline = earliest(now + ms(t.first_token_ms), total_deadline);
-  http::UpstreamCall call(ctx.worker.pool());
-  const http::ClientWatch watch(ctx.client, call);
-  http::UpstreamError failure = co_await timed(
-      ctx, call.send(origin, request, earliest(now + ms(t.connect_ms), total_deadline), first_byte_deadline));
-  if (watch.client_gone()) co_return client_left(ctx);
-  if (failure != http::UpstreamError::none) {
-    deployment.metrics->count_upstream_error(failure);
-    ctx.log.upstream_error = http::to_string(failure);
-    const Error upstream_error = upstream_failure(deployment, failure);
-    co_await write_error(ctx, upstream_error);
-    co_return;
-  }
-
-  http::ResponseParser& reply = call.parser();
-  const bool event_stream = reply.content_type().starts_with("text/event-stream");
-  if (reply.status() == 200 && stream && event_stream) {
-    const StreamPlan plan{!fields.include_usage, first_byte_deadline, total_deadline, ms(t.stall_ms)};
-    StreamRelay relay(ctx, call, deployment, plan);
-    co_await relay.run();
-    co_return;
-  }
-
-  const std::size_t limit = reply.status() == 200 ? kMaxUpstreamBody : kMaxUpstreamErrorBody;
-  failure = co_await timed(ctx, call.read_body_all(total_deadline, limit));
-  if (watch.client_gone()) co_return client_left(ctx);
-  if (failure != http::UpstreamError::none) {
-    deployment.metrics->count_upstream_error(failure);
-    ctx.log.upstream_error = http::to_string(failure);
-    const Error upstream_error = upstream_failure(deployment, failure);
-    co_await write_error(ctx, upstream_error);
-    co_return;
-  }
-  std::string extra = route_headers(ctx, deployment);
-  if (reply.status() != 200) {
-    // The upstream's own error goes to the client as it was: status, body, retry-after.
-    deployment.metrics->upstream_status_errors.fetch_add(1, std::memory_order_relaxed);
-    if (!reply.retry_after().empty()) extra += "retry-after: " + reply.retry_after() + "\r\n";
-  } else {
-    ChunkFacts facts;
-    if (read_chunk_facts(reply.body(), facts)) record_usage(ctx, facts.usage);
-  }
-  call.finish();  // the connection is free for the next request while the client is written to
-  const std::string content_type = reply.content_type().empty() ? "application/json" : reply.content_type();
-  co_await write_response(ctx, reply.status(), content_type, reply.body(), extra);
-}
-
-}  // namespace
 
 awaitable<void> chat_completions(RequestContext& ctx) { co_await proxy(ctx, Endpoint::chat_completions, "/chat/completions"); }
 

@@ -8,6 +8,10 @@ export const UPSTREAM_KEY = 'sk-upstream-secret';
  *   gpt-test -> fx/upstream-model-id, embed-test -> fx/upstream-embed-id,
  *   slow-model -> slow/upstream-model-id, dead-model -> dead/upstream-model-id.
  */
+// These models make one attempt per request and never trip their breaker, so each test sees the
+// upstream's behaviour directly; routing.test.mjs covers retries, failover and breakers.
+const SINGLE_ATTEMPT = { retry: { max_attempts: 1 }, breaker: { consecutive_failures: 1000 } };
+
 export function standardConfig(fx, { server = {}, providers = {}, models = [] } = {}) {
   return {
     server: { listen: '127.0.0.1:0', workers: 2, max_body_bytes: 1048576, ...server },
@@ -18,10 +22,10 @@ export function standardConfig(fx, { server = {}, providers = {}, models = [] } 
       ...providers,
     },
     models: [
-      { name: 'gpt-test', deployments: [{ provider: 'fx', model: 'upstream-model-id' }] },
-      { name: 'embed-test', deployments: [{ provider: 'fx', model: 'upstream-embed-id' }] },
-      { name: 'slow-model', deployments: [{ provider: 'slow', model: 'upstream-model-id' }] },
-      { name: 'dead-model', deployments: [{ provider: 'dead', model: 'upstream-model-id' }] },
+      { name: 'gpt-test', deployments: [{ provider: 'fx', model: 'upstream-model-id' }], ...SINGLE_ATTEMPT },
+      { name: 'embed-test', deployments: [{ provider: 'fx', model: 'upstream-embed-id' }], ...SINGLE_ATTEMPT },
+      { name: 'slow-model', deployments: [{ provider: 'slow', model: 'upstream-model-id' }], ...SINGLE_ATTEMPT },
+      { name: 'dead-model', deployments: [{ provider: 'dead', model: 'upstream-model-id' }], ...SINGLE_ATTEMPT },
       ...models,
     ],
   };
