@@ -18,6 +18,7 @@ struct AttemptResult {
     retryable,       // nothing reached the client; another deployment or a retry may answer
     final_response,  // the upstream's non-retryable answer (e.g. 400): pass it through
     client_left,     // the client hung up; nothing more to write
+    continue_stream, // a committed stream lost its upstream and can be continued elsewhere
   };
   Kind kind = Kind::committed;
   http::UpstreamError error = http::UpstreamError::none;  // transport failure, when there was one

@@ -58,9 +58,10 @@ struct Forward {
 
 // One exchange with one deployment. Writes to the client only when it commits.
 awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment& d, const Forward& f,
-                                 Clock::time_point request_deadline) {
+                                 Clock::time_point request_deadline, StreamState& stream_state) {
   const config::Origin origin = d.origin();
-  const std::vector<Splice> splices = upstream_body_splices(f.fields, d.upstream_model_json, f.stream);
+  std::vector<Splice> splices = upstream_body_splices(f.fields, d.upstream_model_json, f.stream);
+  if (stream_state.continuing) add_continuation_splice(f.fields, stream_state.text, splices);
   std::size_t body_length = f.body.size();
   for (const Splice& s : splices) body_length = body_length - s.length + s.text.size();
   const std::string head =
@@ -95,7 +96,7 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
   http::ResponseParser& reply = call.parser();
   if (reply.status() == 200 && f.stream && reply.content_type().starts_with("text/event-stream")) {
     const StreamPlan plan{!f.fields.include_usage, first_byte_deadline, request_deadline, ms(t.stall_ms)};
-    StreamRelay relay(ctx, call, d, plan);
+    StreamRelay relay(ctx, call, d, plan, stream_state);
     AttemptResult relayed = co_await relay.run();
     co_return relayed;
   }
@@ -111,14 +112,22 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
   result.content_type = reply.content_type().empty() ? "application/json" : reply.content_type();
   result.retry_after = reply.retry_after();
   call.finish();  // the connection is free for the next request while the client is written to
-  if (reply.status() != 200) {
+  if (reply.status() != 200 || stream_state.head_sent) {
+    // A continuation must answer with a stream; anything else is a failed attempt.
+    const bool passable = !stream_state.head_sent && !routing::retryable_status(result.status);
     result.body = std::move(reply.body());
-    result.kind = routing::retryable_status(result.status) ? AttemptResult::Kind::retryable
-                                                           : AttemptResult::Kind::final_response;
+    result.kind = passable ? AttemptResult::Kind::final_response : AttemptResult::Kind::retryable;
+    if (stream_state.head_sent && result.status == 200) result.error = http::UpstreamError::protocol;
     co_return result;
   }
-  ChunkFacts facts;
-  if (read_chunk_facts(reply.body(), facts)) record_usage(ctx, facts.usage);
+  Usage usage;
+  if (!read_answer_usage(reply.body(), usage)) {
+    result.kind = AttemptResult::Kind::retryable;  // a 200 that is not JSON is a malformed answer
+    result.error = http::UpstreamError::protocol;
+    result.status = 0;
+    co_return result;
+  }
+  record_usage(ctx, usage);
   const std::string extra = route_headers(ctx, d);
   co_await write_response(ctx, 200, result.content_type, reply.body(), extra);
   result.kind = AttemptResult::Kind::committed;
@@ -172,8 +181,15 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   const config::Timeouts& first_timeouts = group->deployments.front().timeouts;
   const auto request_deadline = ctx.started + ms(first_timeouts.total_ms);
   const Forward forward{body, fields, endpoint, upstream_path, stream};
-  std::optional<AttemptResult> last;
+  StreamState stream_state;
+  stream_state.client_wants_usage = fields.include_usage;
+  stream_state.est_prompt_tokens = needs.est_input_tokens;
+  // Mid-stream continuation needs somewhere to continue: another deployment or a fallback.
+  stream_state.continuation_enabled = stream && (group->deployments.size() > 1 || !group->fallbacks.empty());
+  std::optional<AttemptResult> last;         // the last failed attempt
+  std::optional<AttemptResult> last_answer;  // the last one an upstream actually answered
   const routing::Deployment* last_deployment = nullptr;
+  const routing::Deployment* last_answer_deployment = nullptr;
   for (;;) {
     std::chrono::milliseconds wait{0};
     const routing::Deployment* d = planner.next(Clock::now(), wait);
@@ -192,7 +208,7 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
     const auto started = Clock::now();
     InFlight in_flight(*d->metrics);
     routing::InFlightGuard busy(*d->health);
-    const AttemptResult result = co_await attempt(ctx, *d, forward, request_deadline);
+    const AttemptResult result = co_await attempt(ctx, *d, forward, request_deadline, stream_state);
     const auto finished = Clock::now();
     if (result.kind == AttemptResult::Kind::client_left) {
       d->health->breaker().release_probe();
@@ -220,9 +236,31 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
     }
     planner.on_failure(*d, error_kind(result), retry_after, finished);
     if (result.kind == AttemptResult::Kind::committed) co_return;  // a stream that failed after its first event
+    if (result.kind == AttemptResult::Kind::continue_stream) {
+      // The client's stream goes on: the next deployment continues from the text so far.
+      stream_state.continuing = true;
+      stream_state.echo = stream_state.text;
+      ++stream_state.continuations;
+    }
     last = result;
     last_deployment = d;
+    if (result.status != 0) {
+      last_answer = result;
+      last_answer_deployment = d;
+    }
     if (Clock::now() >= request_deadline) break;
+  }
+  if (stream_state.head_sent) {
+    // The stream had started and no deployment could continue it.
+    const Error failure = last_deployment != nullptr && last ? upstream_failure(*last_deployment, last->error)
+                                                             : Error{ErrorCode::upstream_stream_failed, "stream could not be continued", {}};
+    co_await StreamRelay::end_with_error(ctx, failure);
+    co_return;
+  }
+  if (last_answer) {
+    // An upstream's own answer (e.g. its 500 or 429) says more than a later connect error.
+    co_await answer_failure(ctx, *last_answer_deployment, *last_answer);
+    co_return;
   }
   if (last) {
     co_await answer_failure(ctx, *last_deployment, *last);

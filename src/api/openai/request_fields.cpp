@@ -130,11 +130,15 @@ bool inspect_request(const std::string& body, Endpoint endpoint, RequestFields& 
     } else if (key == payload_name) {
       has_payload = true;
       if (endpoint == Endpoint::chat_completions) {
-        od::json_type type;
-        if (value.type().get(type) != sj::SUCCESS || type != od::json_type::array) {
+        od::array messages;
+        std::string_view raw;
+        if (value.get_array().get(messages) != sj::SUCCESS || messages.raw_json().get(raw) != sj::SUCCESS) {
           error = Error{ErrorCode::invalid_field, "messages must be an array", "messages"};
           return false;
         }
+        // Where a continuation appends the partial assistant turn.
+        fields.messages_end = static_cast<std::size_t>(raw.data() - base) + raw.find_last_of(']');
+        fields.messages_empty = raw.find_first_not_of(" \t\r\n", 1) == raw.find_last_of(']');
       }
     } else if (key == "max_tokens" || key == "max_completion_tokens") {
       std::int64_t max_tokens = 0;
@@ -157,6 +161,14 @@ bool inspect_request(const std::string& body, Endpoint endpoint, RequestFields& 
   }
   fields.object_end = body.find_last_of('}');
   return true;
+}
+
+void add_continuation_splice(const RequestFields& fields, std::string_view partial, std::vector<Splice>& splices) {
+  std::string message = fields.messages_empty ? R"({"role":"assistant","content":)" : R"(,{"role":"assistant","content":)";
+  append_json_string(message, partial);
+  message += '}';
+  splices.push_back({fields.messages_end, 0, std::move(message)});
+  std::sort(splices.begin(), splices.end(), [](const Splice& a, const Splice& b) { return a.offset < b.offset; });
 }
 
 std::vector<Splice> upstream_body_splices(const RequestFields& fields, std::string_view upstream_model_json,

@@ -35,6 +35,8 @@ struct RequestFields {
   std::size_t include_usage_offset = 0;  // its include_usage value, relative to stream_options_offset
   std::size_t include_usage_length = 0;  // 0: absent
   std::size_t object_end = 0;       // offset of the root object's closing brace
+  std::size_t messages_end = 0;     // offset of the messages array's closing bracket
+  bool messages_empty = true;
   std::int64_t max_tokens = -1;
 };
 
@@ -45,5 +47,9 @@ bool inspect_request(const std::string& body, Endpoint endpoint, RequestFields& 
 // escaped upstream model id; `force_usage` asks the upstream for a usage chunk on streams.
 std::vector<Splice> upstream_body_splices(const RequestFields& fields, std::string_view upstream_model_json,
                                           bool force_usage);
+
+// A continuation request: the same body, plus `partial` as a trailing assistant message the next
+// deployment continues from (assistant prefill).
+void add_continuation_splice(const RequestFields& fields, std::string_view partial, std::vector<Splice>& splices);
 
 }  // namespace baton::api::openai

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json_text.hpp"
 #include "obs/metrics.hpp"
 
 namespace baton::api::openai {
@@ -33,7 +34,7 @@ awaitable<AttemptResult> StreamRelay::run() {
       failure = http::UpstreamError::reset;  // ended without [DONE]
       break;
     }
-    if (head_sent_) {
+    if (state_.head_sent) {
       // Thousands of streams may sit between tokens at once: hold no buffers while waiting.
       release_memory();
       failure = co_await timed(ctx_, call_.wait_readable(deadline));
@@ -46,12 +47,45 @@ awaitable<AttemptResult> StreamRelay::run() {
     AttemptResult failed = co_await fail(failure);
     co_return failed;
   }
-  record_usage(ctx_, usage_);
+  account_attempt_usage();
+  record_usage(ctx_, state_.usage);
   call_.finish();
   AttemptResult result{AttemptResult::Kind::committed};
   result.status = 200;
-  result.first_token_us = first_token_us_;
+  result.first_token_us = state_.first_token_us;
   co_return result;
+}
+
+// Adds this attempt's tokens to the request's total; an attempt cut short reported no usage, so
+// its prompt is estimated and its completion counted in content chunks.
+void StreamRelay::account_attempt_usage() {
+  if (!state_.continuation_enabled) {
+    state_.usage = attempt_usage_;  // exactly what the upstream reported (-1: nothing)
+    return;
+  }
+  const bool reported = attempt_usage_.input_tokens >= 0;
+  const std::int64_t input = reported ? attempt_usage_.input_tokens : static_cast<std::int64_t>(state_.est_prompt_tokens);
+  const std::int64_t output =
+      attempt_usage_.output_tokens >= 0 ? attempt_usage_.output_tokens : static_cast<std::int64_t>(attempt_deltas_);
+  state_.usage.input_tokens = std::max<std::int64_t>(state_.usage.input_tokens, 0) + input;
+  state_.usage.output_tokens = std::max<std::int64_t>(state_.usage.output_tokens, 0) + output;
+  attempt_usage_ = {};
+  attempt_deltas_ = 0;
+}
+
+// After a continuation the client gets one usage chunk with both attempts' tokens.
+void StreamRelay::append_usage_chunk() {
+  const std::int64_t input = std::max<std::int64_t>(state_.usage.input_tokens, 0);
+  const std::int64_t output = std::max<std::int64_t>(state_.usage.output_tokens, 0);
+  std::string chunk = R"({"id":)" + state_.stream_id + R"(,"object":"chat.completion.chunk","created":)" +
+                      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count()) +
+                      R"(,"model":)";
+  append_json_string(chunk, ctx_.log.model);
+  chunk += fmt::format(R"(,"choices":[],"usage":{{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}}}})", input,
+                       output, input + output);
+  append_sse_data(frames_, chunk);
 }
 
 void StreamRelay::take_events() {
@@ -61,10 +95,14 @@ void StreamRelay::take_events() {
       done_seen_ = true;  // written by flush(), together with the end of the response
       continue;
     }
+    if (state_.continuation_enabled) {
+      take_event_tracked(event);
+      continue;
+    }
     if (event.data.find("\"usage\"") != std::string_view::npos) {
       ChunkFacts facts;
       if (read_chunk_facts(event.data, facts) && facts.has_usage) {
-        usage_ = facts.usage;
+        attempt_usage_ = facts.usage;
         if (plan_.strip_usage && facts.empty_choices) {
           obs::Registry::instance().usage_chunks_stripped.fetch_add(1, std::memory_order_relaxed);
           continue;
@@ -80,6 +118,76 @@ void StreamRelay::take_events() {
   }
 }
 
+// The continuation-capable path: every chunk is read for its id, content, tool calls and finish.
+void StreamRelay::take_event_tracked(const SseEvent& event) {
+  DeltaFacts facts;
+  if (!read_delta_facts(event.data, facts)) {
+    append_sse_data(frames_, event.data);  // not JSON: pass it on untouched
+    return;
+  }
+  if (facts.has_usage) {
+    attempt_usage_ = facts.usage;
+    if (facts.empty_choices && (plan_.strip_usage || state_.continuations > 0)) {
+      if (plan_.strip_usage) obs::Registry::instance().usage_chunks_stripped.fetch_add(1, std::memory_order_relaxed);
+      return;  // after a continuation the combined chunk is written at the end instead
+    }
+  }
+  if (state_.stream_id.empty() && facts.id_length > 0) state_.stream_id.assign(event.data.substr(facts.id_offset, facts.id_length));
+  std::string_view content = facts.content;
+  bool content_changed = false;
+  if (!state_.echo.empty() && facts.content_length > 0) {
+    // Servers that take the partial answer as a prefill may repeat it before continuing: drop it.
+    if (content.starts_with(state_.echo)) {
+      content.remove_prefix(state_.echo.size());
+      state_.echo.clear();
+    } else if (std::string_view(state_.echo).starts_with(content)) {
+      state_.echo.erase(0, content.size());
+      content = {};
+    } else {
+      state_.echo.clear();  // no echo: the continuation starts fresh
+    }
+    content_changed = content.size() != facts.content.size();
+  }
+  state_.text += content;
+  if (!content.empty()) ++attempt_deltas_;
+  state_.tool_calls = state_.tool_calls || facts.tool_calls;
+  state_.finished = state_.finished || facts.finished;
+  if (!event.event.empty()) {
+    frames_ += "event: ";
+    frames_ += event.event;
+    frames_ += '\n';
+  }
+  if (!state_.continuing) {
+    append_sse_data(frames_, event.data);
+    return;
+  }
+  // One stream, one id: the continuation's chunks carry the first attempt's id (and lose any
+  // echoed prefill). Upstreams order the fields differently (llama.cpp puts choices first).
+  struct Edit {
+    std::size_t offset;
+    std::size_t length;
+    std::string text;
+  };
+  std::array<Edit, 2> edits{};
+  std::size_t count = 0;
+  if (facts.id_length > 0 && !state_.stream_id.empty()) edits[count++] = {facts.id_offset, facts.id_length, state_.stream_id};
+  if (content_changed) {
+    std::string escaped;
+    append_json_string(escaped, content);
+    edits[count++] = {facts.content_offset, facts.content_length, std::move(escaped)};
+  }
+  if (count == 2 && edits[1].offset < edits[0].offset) std::swap(edits[0], edits[1]);
+  std::string rewritten;
+  std::size_t cursor = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    rewritten.append(event.data.substr(cursor, edits[i].offset - cursor));
+    rewritten += edits[i].text;
+    cursor = edits[i].offset + edits[i].length;
+  }
+  rewritten.append(event.data.substr(cursor));
+  append_sse_data(frames_, rewritten);
+}
+
 void StreamRelay::release_memory() {
   if (sse_.pending_bytes() == 0) sse_.release_memory();
   frames_.shrink_to_fit();
@@ -89,15 +197,22 @@ void StreamRelay::release_memory() {
 
 // Writes pending frames as one HTTP chunk; the response head rides along with the first one.
 awaitable<bool> StreamRelay::flush() {
-  if (done_seen_) frames_ += "data: [DONE]\n\n";
+  if (done_seen_) {
+    if (state_.continuations > 0 && state_.client_wants_usage) {
+      account_attempt_usage();
+      append_usage_chunk();
+    }
+    frames_ += "data: [DONE]\n\n";
+  }
   std::string head;
-  if (!head_sent_) {
+  if (!state_.head_sent) {
     const auto first_token = Clock::now() - ctx_.started;
-    first_token_us_ = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(first_token).count());
+    state_.first_token_us =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(first_token).count());
     ctx_.metrics->first_token.observe(std::chrono::duration<double>(first_token).count());
-    ctx_.log.first_token_ms = static_cast<double>(first_token_us_) / 1000.0;
+    ctx_.log.first_token_ms = static_cast<double>(state_.first_token_us) / 1000.0;
     head = stream_head();
-    head_sent_ = true;
+    state_.head_sent = true;
   }
   const std::string size_line = fmt::format("{:x}\r\n", frames_.size());
   const std::string_view tail = done_seen_ || failed_ ? "\r\n0\r\n\r\n" : "\r\n";
@@ -108,6 +223,18 @@ awaitable<bool> StreamRelay::flush() {
   const bool ok = co_await write_buffers(ctx_, buffers);
   frames_.clear();
   co_return ok;
+}
+
+awaitable<void> StreamRelay::end_with_error(RequestContext& ctx, const Error& error) {
+  ctx.log.error_code = error_info(error.code).code;
+  std::string frames;
+  append_sse_data(frames, openai_error_body(error));
+  const std::string size_line = fmt::format("{:x}\r\n", frames.size());
+  static constexpr std::string_view kTail = "\r\n0\r\n\r\n";
+  const std::array buffers = {asio::const_buffer(size_line.data(), size_line.size()),
+                              asio::const_buffer(frames.data(), frames.size()),
+                              asio::const_buffer(kTail.data(), kTail.size())};
+  co_await write_buffers(ctx, buffers);
 }
 
 std::string StreamRelay::stream_head() {
@@ -126,12 +253,28 @@ std::string StreamRelay::stream_head() {
 
 awaitable<AttemptResult> StreamRelay::fail(http::UpstreamError error) {
   call_.abort();
-  record_usage(ctx_, usage_);
-  if (!head_sent_) {
+  if (!state_.head_sent) {
     AttemptResult retry{AttemptResult::Kind::retryable};  // nothing reached the client yet
     retry.error = error;
     co_return retry;
   }
+  if (state_.finished) {
+    // The answer was complete (finish_reason streamed); only the upstream's [DONE] went missing.
+    done_seen_ = true;
+    const bool written = co_await flush();
+    record_usage(ctx_, state_.usage);
+    AttemptResult ended{written ? AttemptResult::Kind::committed : AttemptResult::Kind::client_left};
+    ended.error = error;
+    co_return ended;
+  }
+  if (state_.continuation_enabled && !state_.tool_calls) {
+    account_attempt_usage();
+    AttemptResult handover{AttemptResult::Kind::continue_stream};
+    handover.error = error;
+    co_return handover;
+  }
+  account_attempt_usage();
+  record_usage(ctx_, state_.usage);
   // Already committed to a 200 stream: end it with an error event the SDKs surface as an error.
   deployment_.metrics->count_upstream_error(error);
   ctx_.log.upstream_error = http::to_string(error);

@@ -49,4 +49,94 @@ bool read_chunk_facts(std::string_view json, ChunkFacts& facts) {
   return true;
 }
 
+bool read_answer_usage(std::string_view json, Usage& usage) {
+  thread_local simdjson::dom::parser parser;
+  thread_local std::string scratch;
+  const std::string_view text = padded_for_simdjson(json, scratch);
+  simdjson::dom::element root;
+  if (parser.parse(text.data(), text.size(), false).get(root) != sj::SUCCESS) return false;
+  simdjson::dom::object answer;
+  if (root.get_object().get(answer) != sj::SUCCESS) return false;
+  simdjson::dom::object counts;
+  if (answer["usage"].get_object().get(counts) == sj::SUCCESS) {
+    std::int64_t value = 0;
+    if (counts["prompt_tokens"].get_int64().get(value) == sj::SUCCESS) usage.input_tokens = value;
+    if (counts["completion_tokens"].get_int64().get(value) == sj::SUCCESS) usage.output_tokens = value;
+  }
+  return true;
+}
+
+bool read_delta_facts(std::string_view json, DeltaFacts& facts) {
+  thread_local od::parser parser;
+  thread_local std::string scratch;
+  const std::string_view text = padded_for_simdjson(json, scratch);
+  od::document doc;
+  od::object root;
+  if (parser.iterate(text.data(), text.size(), scratch.capacity()).get(doc) != sj::SUCCESS ||
+      doc.get_object().get(root) != sj::SUCCESS) {
+    return false;
+  }
+  for (auto field : root) {
+    std::string_view key;
+    od::value value;
+    if (field.unescaped_key().get(key) != sj::SUCCESS || field.value().get(value) != sj::SUCCESS) return false;
+    if (key == "id") {
+      const std::string_view token = value.raw_json_token();
+      facts.id_offset = static_cast<std::size_t>(token.data() - text.data());
+      facts.id_length = token.find_last_of('"') + 1;
+    } else if (key == "choices") {
+      od::array choices;
+      if (value.get_array().get(choices) != sj::SUCCESS) continue;
+      facts.empty_choices = true;
+      for (auto choice_value : choices) {
+        facts.empty_choices = false;
+        od::object choice;
+        if (choice_value.get_object().get(choice) != sj::SUCCESS) break;
+        for (auto item : choice) {
+          std::string_view name;
+          if (item.unescaped_key().get(name) != sj::SUCCESS) return false;
+          if (name == "finish_reason") {
+            bool is_null = true;
+            if (item.value().is_null().get(is_null) == sj::SUCCESS && !is_null) facts.finished = true;
+          } else if (name == "delta") {
+            od::object delta;
+            if (item.value().get_object().get(delta) != sj::SUCCESS) continue;
+            for (auto part : delta) {
+              std::string_view part_name;
+              if (part.unescaped_key().get(part_name) != sj::SUCCESS) return false;
+              if (part_name == "content") {
+                od::value content_value;
+                if (part.value().get(content_value) != sj::SUCCESS) return false;
+                const std::string_view token = content_value.raw_json_token();
+                std::string_view content;
+                if (content_value.get_string().get(content) == sj::SUCCESS) {
+                  facts.content.assign(content);
+                  facts.content_offset = static_cast<std::size_t>(token.data() - text.data());
+                  facts.content_length = token.find_last_of('"') + 1;
+                }
+              } else if (part_name == "tool_calls" || part_name == "function_call") {
+                bool is_null = true;
+                if (part.value().is_null().get(is_null) == sj::SUCCESS && !is_null) facts.tool_calls = true;
+              }
+            }
+          }
+        }
+        break;  // only the first choice is continued (n > 1 streams are not continued)
+      }
+    } else if (key == "usage") {
+      od::object usage;
+      if (value.get_object().get(usage) != sj::SUCCESS) continue;
+      facts.has_usage = true;
+      for (auto item : usage) {
+        std::string_view name;
+        std::int64_t count = 0;
+        if (item.unescaped_key().get(name) != sj::SUCCESS) return false;
+        if (name == "prompt_tokens" && item.value().get_int64().get(count) == sj::SUCCESS) facts.usage.input_tokens = count;
+        if (name == "completion_tokens" && item.value().get_int64().get(count) == sj::SUCCESS) facts.usage.output_tokens = count;
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace baton::api::openai

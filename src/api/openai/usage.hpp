@@ -1,6 +1,7 @@
 #pragma once
 // Token usage as upstreams report it, read from a completion body or one stream chunk.
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace baton::api::openai {
@@ -16,7 +17,25 @@ struct ChunkFacts {
   bool empty_choices = false;  // "choices": [] — the usage-only chunk of a stream
 };
 
+// What a stream continuation needs to know about one chunk.
+struct DeltaFacts {
+  std::size_t id_offset = 0;  // the "id" value's token (quotes included) within the chunk
+  std::size_t id_length = 0;
+  std::string content;        // choices[0].delta.content
+  std::size_t content_offset = 0;  // its token within the chunk (0 length: absent)
+  std::size_t content_length = 0;
+  bool tool_calls = false;    // a tool-call delta: a continuation could not resume it
+  bool finished = false;      // choices[0].finish_reason is set
+  bool has_usage = false;
+  bool empty_choices = false;
+  Usage usage;
+};
+bool read_delta_facts(std::string_view json, DeltaFacts& facts);
+
 // Returns false when `json` is not a JSON object.
 bool read_chunk_facts(std::string_view json, ChunkFacts& facts);
+
+// A whole (non-stream) answer: validates all of it and reads its usage. False: not valid JSON.
+bool read_answer_usage(std::string_view json, Usage& usage);
 
 }  // namespace baton::api::openai
