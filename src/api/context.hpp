@@ -30,6 +30,7 @@ struct RequestContext {
   Clock::duration upstream_wait{};  // time spent waiting on upstreams (excluded from overhead)
   obs::AccessRecord log;
   obs::RouteMetrics* metrics = nullptr;  // set once a deployment is chosen
+  std::string pii_types;                 // audit: "KR_RRN:2,..." (the log holds a view of it)
 
   std::int64_t overhead_us() const;
 };

@@ -1,5 +1,7 @@
 #include "guard/redaction.hpp"
 
+#include "core/json_text.hpp"
+
 #include <algorithm>
 
 #include "guard/placeholder.hpp"
@@ -170,6 +172,31 @@ std::string StreamRestorer::finish() {
   std::string rest = redaction_->restore(pending_);
   pending_.clear();
   return rest;
+}
+
+std::string restore_in_json(std::string_view json, const Redaction& redaction) {
+  std::string out;
+  out.reserve(json.size());
+  std::size_t cursor = 0;
+  while (cursor < json.size()) {
+    const std::size_t open = json.find('[', cursor);
+    if (open == std::string_view::npos) break;
+    const std::size_t close = json.find(']', open);
+    if (close == std::string_view::npos) break;
+    const std::optional<std::string_view> value = redaction.value_of(json.substr(open, close - open + 1));
+    if (!value) {
+      out.append(json.substr(cursor, open + 1 - cursor));
+      cursor = open + 1;
+      continue;
+    }
+    out.append(json.substr(cursor, open - cursor));
+    std::string escaped;
+    append_json_string(escaped, *value);
+    out.append(escaped, 1, escaped.size() - 2);  // inside an existing JSON string: no quotes
+    cursor = close + 1;
+  }
+  out.append(json.substr(cursor));
+  return out;
 }
 
 }  // namespace baton::guard

@@ -73,6 +73,10 @@ class Redaction {
 // concatenated output always equals Redaction::restore() of the concatenated
 // input. An incomplete UTF-8 sequence at a chunk end is held back as well, so
 // every returned piece is valid UTF-8 when the input is.
+// Restores placeholders inside JSON text (an upstream's answer): each value goes back JSON-escaped,
+// so a value with a quote or backslash cannot break the document.
+std::string restore_in_json(std::string_view json, const Redaction& redaction);
+
 class StreamRestorer {
  public:
   explicit StreamRestorer(const Redaction& redaction) : redaction_(&redaction) {}

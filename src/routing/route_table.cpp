@@ -40,6 +40,7 @@ RouteTable::RouteTable(config::Config config, const LocalStateLookup& local_stat
     ModelGroup group;
     group.config = &model;
     group.strategy = strategy_from_string(model.strategy).value_or(StrategyKind::priority);
+    group.pii_policy = guard::Policy::from_config(config_.guard.pii, model.guard ? &model.guard->pii : nullptr);
     for (const config::DeploymentConfig& d : model.deployments) {
       Deployment deployment;
       deployment.provider = config_.find_provider(d.provider);

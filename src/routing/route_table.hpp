@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "guard/policy.hpp"
 #include "obs/metrics.hpp"
 #include "providers/llama_server.hpp"
 #include "routing/health.hpp"
@@ -37,6 +38,7 @@ struct Deployment {
 struct ModelGroup {
   const config::ModelConfig* config = nullptr;
   StrategyKind strategy = StrategyKind::priority;
+  guard::Policy pii_policy;  // guard.pii with this model's overrides
   std::vector<Deployment> deployments;
   std::vector<const ModelGroup*> fallbacks;
 };

@@ -18,16 +18,19 @@ awaitable<AttemptResult> StreamRelay::run() {
       body.clear();
     }
     take_events();
-    if (sse_.overflowed()) {
-      failure = http::UpstreamError::protocol;
-      break;
-    }
+    // Events before a broken one still reach the client (a continuation's prefill includes them).
+    const bool broken = sse_.overflowed() || garbage_;
+    if (broken) done_seen_ = false;
     if (!frames_.empty() || done_seen_) {
       if (!co_await flush()) {
         call_.abort();  // the client left: closing the upstream connection cancels its work
         co_return AttemptResult{AttemptResult::Kind::client_left};
       }
       deadline = earliest(Clock::now() + plan_.stall, plan_.total_deadline);
+    }
+    if (broken) {
+      failure = http::UpstreamError::protocol;
+      break;
     }
     if (done_seen_) break;
     if (upstream_finished) {
@@ -97,6 +100,7 @@ void StreamRelay::take_events() {
     }
     if (state_.continuation_enabled) {
       take_event_tracked(event);
+      if (garbage_) return;  // the frames before it still go out; nothing after it
       continue;
     }
     if (event.data.find("\"usage\"") != std::string_view::npos) {
@@ -122,7 +126,7 @@ void StreamRelay::take_events() {
 void StreamRelay::take_event_tracked(const SseEvent& event) {
   DeltaFacts facts;
   if (!read_delta_facts(event.data, facts)) {
-    append_sse_data(frames_, event.data);  // not JSON: pass it on untouched
+    garbage_ = true;  // not a chunk: a protocol failure, which a continuation can recover from
     return;
   }
   if (facts.has_usage) {

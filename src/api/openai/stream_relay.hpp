@@ -65,6 +65,7 @@ class StreamRelay {
   std::uint64_t attempt_deltas_ = 0;  // content chunks this attempt (≈ tokens when no usage came)
   bool done_seen_ = false;
   bool failed_ = false;
+  bool garbage_ = false;  // an event that is not a JSON chunk (tracked streams only)
 };
 
 }  // namespace baton::api::openai

@@ -35,8 +35,8 @@ TEST(ConfigLoader, GoodFile) {
   EXPECT_EQ(c.models[0].strategy, "weighted");
   EXPECT_EQ(c.models[0].deployments[0].weight, 3U);
   EXPECT_DOUBLE_EQ(c.models[0].deployments[0].price.output_per_mtok, 1.5);
-  EXPECT_EQ(c.guard.pii_action, "pin");
-  EXPECT_EQ(c.guard.allowed_residency, (std::vector<std::string>{"onprem", "kr"}));
+  EXPECT_EQ(c.guard.pii.action, "pin");
+  EXPECT_EQ(c.guard.pii.allowed_residency, (std::vector<std::string>{"onprem", "kr"}));
 }
 
 TEST(ConfigLoader, BadFileReportsEveryProblemWithLineAndKey) {
