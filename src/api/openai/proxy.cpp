@@ -12,6 +12,7 @@
 #include "api/openai/attempt.hpp"
 #include "api/openai/request_fields.hpp"
 #include "api/openai/stream_relay.hpp"
+#include "guard/policy.hpp"
 #include "http/client_watch.hpp"
 #include "routing/router.hpp"
 #include "server/worker.hpp"
@@ -49,8 +50,9 @@ routing::ErrorKind error_kind(const AttemptResult& r) {
 }
 
 struct Forward {
-  const std::string& body;
+  const std::string& body;  // what the upstream gets (redacted when the guard says so)
   const RequestFields& fields;
+  const guard::Redaction* redaction;  // set when values were replaced by placeholders
   Endpoint endpoint;
   std::string_view upstream_path;
   bool stream;
@@ -121,6 +123,7 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
     co_return result;
   }
   Usage usage;
+  if (f.redaction != nullptr) reply.body() = guard::restore_in_json(reply.body(), *f.redaction);
   if (!read_answer_usage(reply.body(), usage)) {
     result.kind = AttemptResult::Kind::retryable;  // a 200 that is not JSON is a malformed answer
     result.error = http::UpstreamError::protocol;
@@ -146,6 +149,12 @@ awaitable<void> answer_failure(RequestContext& ctx, const routing::Deployment& d
   const Error failure = upstream_failure(d, last.error);
   const std::string extra = route_headers(ctx, d);
   co_await write_error(ctx, failure, extra);
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
 }
 
 awaitable<void> sleep_until(RequestContext& ctx, Clock::time_point when) {
@@ -180,8 +189,43 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
 
   const config::Timeouts& first_timeouts = group->deployments.front().timeouts;
   const auto request_deadline = ctx.started + ms(first_timeouts.total_ms);
-  const Forward forward{body, fields, endpoint, upstream_path, stream};
   StreamState stream_state;
+
+  // The sovereignty guard: scan everything the upstream would see, then block, pin or redact.
+  guard::Decision pii;
+  std::string redacted_body;
+  RequestFields redacted_fields;
+  if (endpoint == Endpoint::chat_completions && group->pii_policy.enforces_anything()) {
+    const guard::Scanner* scanner = guard::shared_scanner();
+    if (scanner == nullptr || !guard::decide(*scanner, group->pii_policy, body, pii)) {
+      const Error unscanned{ErrorCode::internal_error, "the PII guard could not scan this request; it was not forwarded", {}};
+      co_await write_error(ctx, unscanned);  // fail closed: never forward unscanned text
+      co_return;
+    }
+    obs::Registry::instance().count_pii(pii);
+    if (pii.total_findings() > 0) {
+      ctx.pii_types = pii.types_summary();
+      ctx.log.pii_types = ctx.pii_types;
+      ctx.log.pii_action = guard::to_string(pii.action);
+    }
+    if (pii.action == guard::Action::block) {
+      const Error blocked{ErrorCode::pii_blocked, pii.block_message(), "messages"};
+      co_await write_error(ctx, blocked);
+      co_return;
+    }
+    if (pii.pin) needs.allowed_residency = &group->pii_policy.allowed_residency;
+    if (pii.redact) {
+      redacted_body = guard::apply_splices(body, pii.splices);
+      if (!inspect_request(redacted_body, endpoint, redacted_fields, error)) {
+        const Error broken{ErrorCode::internal_error, "redaction produced an invalid request", {}};
+        co_await write_error(ctx, broken);
+        co_return;
+      }
+      stream_state.restorer = std::make_unique<guard::StreamRestorer>(*pii.redaction);
+    }
+  }
+  const Forward forward{pii.redact ? redacted_body : body, pii.redact ? redacted_fields : fields,
+                        pii.redact ? pii.redaction.get() : nullptr, endpoint, upstream_path, stream};
   stream_state.client_wants_usage = fields.include_usage;
   stream_state.est_prompt_tokens = needs.est_input_tokens;
   // Mid-stream continuation needs somewhere to continue: another deployment or a fallback.
@@ -267,7 +311,9 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
     co_return;
   }
   const Error none{ErrorCode::no_deployment_available,
-                   "no deployment of model '" + fields.model + "' is available right now (disabled, starting, or circuit open)",
+                   pii.pin ? "the request carries personal data that may only go to residency [" + join_names(group->pii_policy.allowed_residency) +
+                                 "], and no deployment there is available for model '" + fields.model + "'"
+                           : "no deployment of model '" + fields.model + "' is available right now (disabled, starting, or circuit open)",
                    {}};
   co_await write_error(ctx, none);
 }

@@ -76,6 +76,18 @@ void StreamRelay::account_attempt_usage() {
   attempt_deltas_ = 0;
 }
 
+// A content-only chunk baton writes itself (text the restorer held back until the stream's end).
+void StreamRelay::append_content_chunk(std::string_view content) {
+  if (content.empty()) return;
+  std::string chunk = R"({"id":)" + (state_.stream_id.empty() ? std::string(R"("chatcmpl-baton")") : state_.stream_id) +
+                      R"(,"object":"chat.completion.chunk","created":0,"model":)";
+  append_json_string(chunk, ctx_.log.model);
+  chunk += R"(,"choices":[{"index":0,"delta":{"content":)";
+  append_json_string(chunk, content);
+  chunk += R"(},"finish_reason":null}]})";
+  append_sse_data(frames_, chunk);
+}
+
 // After a continuation the client gets one usage chunk with both attempts' tokens.
 void StreamRelay::append_usage_chunk() {
   const std::int64_t input = std::max<std::int64_t>(state_.usage.input_tokens, 0);
@@ -96,9 +108,10 @@ void StreamRelay::take_events() {
   while (sse_.next(event)) {
     if (event.data == "[DONE]") {
       done_seen_ = true;  // written by flush(), together with the end of the response
+      if (state_.restorer) append_content_chunk(state_.restorer->finish());
       continue;
     }
-    if (state_.continuation_enabled) {
+    if (state_.tracked()) {
       take_event_tracked(event);
       if (garbage_) return;  // the frames before it still go out; nothing after it
       continue;
@@ -152,8 +165,18 @@ void StreamRelay::take_event_tracked(const SseEvent& event) {
     }
     content_changed = content.size() != facts.content.size();
   }
-  state_.text += content;
+  state_.text += content;  // what the upstream said (redacted): a continuation's prefill
   if (!content.empty()) ++attempt_deltas_;
+  std::string restored;
+  if (state_.restorer && facts.content_length > 0) {
+    // Placeholders go back to the user's values; one split across chunks is held until complete.
+    restored = state_.restorer->feed(content);
+    if (facts.finished) restored += state_.restorer->finish();  // the answer ends here: nothing held back
+    content = restored;
+    content_changed = content != std::string_view(facts.content);
+  } else if (facts.finished && state_.restorer) {
+    append_content_chunk(state_.restorer->finish());  // before the finishing chunk
+  }
   state_.tool_calls = state_.tool_calls || facts.tool_calls;
   state_.finished = state_.finished || facts.finished;
   if (!event.event.empty()) {
@@ -161,7 +184,7 @@ void StreamRelay::take_event_tracked(const SseEvent& event) {
     frames_ += event.event;
     frames_ += '\n';
   }
-  if (!state_.continuing) {
+  if (!state_.continuing && !content_changed) {
     append_sse_data(frames_, event.data);
     return;
   }
@@ -174,7 +197,9 @@ void StreamRelay::take_event_tracked(const SseEvent& event) {
   };
   std::array<Edit, 2> edits{};
   std::size_t count = 0;
-  if (facts.id_length > 0 && !state_.stream_id.empty()) edits[count++] = {facts.id_offset, facts.id_length, state_.stream_id};
+  if (state_.continuing && facts.id_length > 0 && !state_.stream_id.empty()) {
+    edits[count++] = {facts.id_offset, facts.id_length, state_.stream_id};
+  }
   if (content_changed) {
     std::string escaped;
     append_json_string(escaped, content);

@@ -4,8 +4,11 @@
 // it, a failure either hands the stream to a continuation on another deployment (when one could
 // take over and the answer can be resumed) or ends the client's stream with an error event and a
 // proper chunked end — never a silent cut.
+#include <memory>
+
 #include "api/openai/attempt.hpp"
 #include "core/sse.hpp"
+#include "guard/redaction.hpp"
 
 namespace baton::api::openai {
 
@@ -31,6 +34,10 @@ struct StreamState {
   bool finished = false;  // a finish_reason was streamed
   Usage usage;            // summed over attempts
   std::uint64_t first_token_us = 0;
+  std::unique_ptr<guard::StreamRestorer> restorer;  // the guard redacted: put the values back
+
+  // Chunks are parsed (rather than relayed as opaque bytes) when something needs their content.
+  bool tracked() const { return continuation_enabled || restorer != nullptr; }
 };
 
 class StreamRelay {
@@ -49,6 +56,7 @@ class StreamRelay {
   void take_event_tracked(const SseEvent& event);
   void account_attempt_usage();
   void append_usage_chunk();
+  void append_content_chunk(std::string_view content);
   awaitable<bool> flush();
   std::string stream_head();
   awaitable<AttemptResult> fail(http::UpstreamError error);
