@@ -14,7 +14,7 @@ const BIN = process.env.BATON_BIN ?? 'build/baton';
 const deadline = Date.now() + 120_000;
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
-const fixture = await startFixture();
+const fixture = await startFixture(process.env.FIXTURE_PORT ? { port: Number(process.env.FIXTURE_PORT) } : {});
 const dir = mkdtempSync(path.join(os.tmpdir(), 'baton-hold-'));
 const config = path.join(dir, 'baton.yaml');
 writeFileSync(config, `server: { listen: "127.0.0.1:0", workers: 1, access_log: off, max_connections: ${N + 100} }
@@ -27,8 +27,11 @@ models:
 // BATON_WRAPPER="heaptrack -o /tmp/hold" runs baton under a profiler (RSS is then the wrapper's view).
 const wrapper = (process.env.BATON_WRAPPER ?? '').split(' ').filter(Boolean);
 const argv = [...wrapper, BIN, 'serve', '--config', config];
-const baton = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-const port = await new Promise((resolve, reject) => {
+// BATON_EXTERNAL=PORT: drive a baton started by hand (e.g. under heaptrack) whose model `m` points
+// at FIXTURE_PORT's fixture; its RSS is then not sampled.
+const external = Number(process.env.BATON_EXTERNAL ?? 0);
+const baton = external ? { pid: process.pid, kill() {} } : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+const port = external || await new Promise((resolve, reject) => {
   let out = '';
   baton.stdout.on('data', (d) => { out += d; const m = /listening on [\d.]+:(\d+)/.exec(out); if (m) resolve(Number(m[1])); });
   baton.on('exit', (code) => reject(new Error(`baton exited ${code}`)));
