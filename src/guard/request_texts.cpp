@@ -30,6 +30,35 @@ class Walker {
 
   static bool type_of(od::value& value, od::json_type& type) { return value.type().get(type) == sj::SUCCESS; }
 
+  // --- OpenAI embeddings: `input` is a string or a list of strings (token-id arrays carry no text) ---
+
+  bool embeddings_root(od::object& root) {
+    for (auto field : root) {
+      std::string_view key;
+      od::value value;
+      if (field.unescaped_key().get(key) != sj::SUCCESS || field.value().get(value) != sj::SUCCESS) return false;
+      if (key != "input") continue;
+      od::json_type type;
+      if (!type_of(value, type)) return false;
+      if (type == od::json_type::string) {
+        if (!take_string(value, 0)) return false;
+        continue;
+      }
+      if (type != od::json_type::array) return false;
+      od::array inputs;
+      if (value.get_array().get(inputs) != sj::SUCCESS) return false;
+      std::uint32_t index = 0;
+      for (auto element : inputs) {
+        od::value item;
+        od::json_type item_type;
+        if (element.get(item) != sj::SUCCESS || !type_of(item, item_type)) return false;
+        if (item_type == od::json_type::string && !take_string(item, index)) return false;
+        ++index;
+      }
+    }
+    return true;
+  }
+
   // --- OpenAI chat completions ---
 
   bool openai_root(od::object& root) {
@@ -218,7 +247,12 @@ bool extract_request_texts(std::string_view body, RequestFormat format, std::vec
     return false;
   }
   Walker walker(text.data(), out);
-  const bool ok = format == RequestFormat::openai_chat ? walker.openai_root(root) : walker.anthropic_root(root);
+  bool ok = false;
+  switch (format) {
+    case RequestFormat::openai_chat: ok = walker.openai_root(root); break;
+    case RequestFormat::anthropic_messages: ok = walker.anthropic_root(root); break;
+    case RequestFormat::openai_embeddings: ok = walker.embeddings_root(root); break;
+  }
   // Anything after the root object makes the body invalid JSON.
   return ok && doc.current_location().error() == sj::OUT_OF_BOUNDS;
 }

@@ -14,6 +14,7 @@ namespace baton::guard {
 enum class RequestFormat : std::uint8_t {
   openai_chat,         // POST /v1/chat/completions
   anthropic_messages,  // POST /v1/messages
+  openai_embeddings,   // POST /v1/embeddings: `input` as a string or a list of strings
 };
 
 // message_index of a text in Anthropic's top-level `system` (it is not in `messages`).

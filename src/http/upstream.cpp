@@ -301,6 +301,7 @@ awaitable<UpstreamError> UpstreamCall::read_more(Clock::time_point deadline) {
     co_return classify(ec);
   }
   buffer_.commit(n);
+  last_read_drained_ = n < want;
   while (buffer_.size() > 0 && !parser_->is_done()) {
     const std::size_t used = parser_->put(buffer_.data(), ec);
     buffer_.consume(used);
@@ -320,7 +321,10 @@ awaitable<UpstreamError> UpstreamCall::read_body_some(Clock::time_point deadline
 }
 
 awaitable<UpstreamError> UpstreamCall::wait_readable(Clock::time_point deadline) {
-  if (!connection_ || connection_->tls() || buffer_.size() > 0) co_return UpstreamError::none;
+  // Epoll is edge-triggered: readability is only signalled for bytes that arrive after the last
+  // read. A read that filled its whole buffer may have left bytes behind, so only a short read
+  // (the socket was drained) makes waiting safe; otherwise read again straight away.
+  if (!connection_ || connection_->tls() || buffer_.size() > 0 || !last_read_drained_) co_return UpstreamError::none;
   // The timer may fire after this coroutine has moved on: it only touches `state` unless the wait
   // is still pending.
   struct State {

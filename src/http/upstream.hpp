@@ -155,6 +155,7 @@ class UpstreamCall {
   beast::flat_buffer buffer_;
   bool reused_ = false;
   bool cancelled_ = false;
+  bool last_read_drained_ = false;  // the last read returned less than asked: nothing left unread
 };
 
 }  // namespace baton::http

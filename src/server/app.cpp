@@ -119,6 +119,14 @@ int App::run() {
   }
   tcp::endpoint endpoint(address, server_.listen_port);
   try {
+    if (endpoint.port() != 0) {
+      // SO_REUSEPORT would let a second baton (or anything else) on this port silently take half
+      // the connections. A plain bind first fails if anyone already listens here.
+      tcp::acceptor probe(main_io_);
+      probe.open(endpoint.protocol());
+      probe.set_option(asio::socket_base::reuse_address(true));
+      probe.bind(endpoint);
+    }
     for (unsigned i = 0; i < count; ++i) {
       auto worker = std::make_unique<Worker>(*this, i);
       // Port 0: the first listener picks a free port and the others join it.

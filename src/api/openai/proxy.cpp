@@ -195,9 +195,11 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   guard::Decision pii;
   std::string redacted_body;
   RequestFields redacted_fields;
-  if (endpoint == Endpoint::chat_completions && group->pii_policy.enforces_anything()) {
+  if (group->pii_policy.enforces_anything()) {
     const guard::Scanner* scanner = guard::shared_scanner();
-    if (scanner == nullptr || !guard::decide(*scanner, group->pii_policy, body, pii)) {
+    const guard::RequestFormat format =
+        endpoint == Endpoint::chat_completions ? guard::RequestFormat::openai_chat : guard::RequestFormat::openai_embeddings;
+    if (scanner == nullptr || !guard::decide(*scanner, group->pii_policy, body, pii, format)) {
       const Error unscanned{ErrorCode::internal_error, "the PII guard could not scan this request; it was not forwarded", {}};
       co_await write_error(ctx, unscanned);  // fail closed: never forward unscanned text
       co_return;
@@ -209,7 +211,8 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
       ctx.log.pii_action = guard::to_string(pii.action);
     }
     if (pii.action == guard::Action::block) {
-      const Error blocked{ErrorCode::pii_blocked, pii.block_message(), "messages"};
+      const Error blocked{ErrorCode::pii_blocked, pii.block_message(),
+                          endpoint == Endpoint::chat_completions ? "messages" : "input"};
       co_await write_error(ctx, blocked);
       co_return;
     }
@@ -221,7 +224,7 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
         co_await write_error(ctx, broken);
         co_return;
       }
-      stream_state.restorer = std::make_unique<guard::StreamRestorer>(*pii.redaction);
+      stream_state.redaction = pii.redaction.get();
     }
   }
   const Forward forward{pii.redact ? redacted_body : body, pii.redact ? redacted_fields : fields,

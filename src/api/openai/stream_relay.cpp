@@ -7,6 +7,13 @@
 
 namespace baton::api::openai {
 
+guard::StreamRestorer* StreamState::restorer_for(std::uint32_t choice) {
+  if (redaction == nullptr || choice > 128) return nullptr;
+  if (restorers.size() <= choice) restorers.resize(choice + 1);
+  if (!restorers[choice]) restorers[choice] = std::make_unique<guard::StreamRestorer>(*redaction);
+  return restorers[choice].get();
+}
+
 awaitable<AttemptResult> StreamRelay::run() {
   auto deadline = plan_.first_event_deadline;
   bool upstream_finished = false;
@@ -77,12 +84,12 @@ void StreamRelay::account_attempt_usage() {
 }
 
 // A content-only chunk baton writes itself (text the restorer held back until the stream's end).
-void StreamRelay::append_content_chunk(std::string_view content) {
+void StreamRelay::append_content_chunk(std::uint32_t choice, std::string_view content) {
   if (content.empty()) return;
   std::string chunk = R"({"id":)" + (state_.stream_id.empty() ? std::string(R"("chatcmpl-baton")") : state_.stream_id) +
                       R"(,"object":"chat.completion.chunk","created":0,"model":)";
   append_json_string(chunk, ctx_.log.model);
-  chunk += R"(,"choices":[{"index":0,"delta":{"content":)";
+  chunk += R"(,"choices":[{"index":)" + std::to_string(choice) + R"(,"delta":{"content":)";
   append_json_string(chunk, content);
   chunk += R"(},"finish_reason":null}]})";
   append_sse_data(frames_, chunk);
@@ -108,7 +115,9 @@ void StreamRelay::take_events() {
   while (sse_.next(event)) {
     if (event.data == "[DONE]") {
       done_seen_ = true;  // written by flush(), together with the end of the response
-      if (state_.restorer) append_content_chunk(state_.restorer->finish());
+      for (std::size_t choice = 0; choice < state_.restorers.size(); ++choice) {
+        if (state_.restorers[choice]) append_content_chunk(static_cast<std::uint32_t>(choice), state_.restorers[choice]->finish());
+      }
       continue;
     }
     if (state_.tracked()) {
@@ -150,6 +159,9 @@ void StreamRelay::take_event_tracked(const SseEvent& event) {
     }
   }
   if (state_.stream_id.empty() && facts.id_length > 0) state_.stream_id.assign(event.data.substr(facts.id_offset, facts.id_length));
+  // Only a single-choice answer can be continued (the prefill is one assistant turn).
+  if (facts.choice_index != 0) state_.continuation_enabled = false;
+  guard::StreamRestorer* restorer = state_.restorer_for(facts.choice_index);
   std::string_view content = facts.content;
   bool content_changed = false;
   if (!state_.echo.empty() && facts.content_length > 0) {
@@ -165,17 +177,17 @@ void StreamRelay::take_event_tracked(const SseEvent& event) {
     }
     content_changed = content.size() != facts.content.size();
   }
-  state_.text += content;  // what the upstream said (redacted): a continuation's prefill
+  if (facts.choice_index == 0) state_.text += content;  // what the upstream said (redacted): the prefill
   if (!content.empty()) ++attempt_deltas_;
   std::string restored;
-  if (state_.restorer && facts.content_length > 0) {
+  if (restorer != nullptr && facts.content_length > 0) {
     // Placeholders go back to the user's values; one split across chunks is held until complete.
-    restored = state_.restorer->feed(content);
-    if (facts.finished) restored += state_.restorer->finish();  // the answer ends here: nothing held back
+    restored = restorer->feed(content);
+    if (facts.finished) restored += restorer->finish();  // the answer ends here: nothing held back
     content = restored;
     content_changed = content != std::string_view(facts.content);
-  } else if (facts.finished && state_.restorer) {
-    append_content_chunk(state_.restorer->finish());  // before the finishing chunk
+  } else if (facts.finished && restorer != nullptr) {
+    append_content_chunk(facts.choice_index, restorer->finish());  // before the finishing chunk
   }
   state_.tool_calls = state_.tool_calls || facts.tool_calls;
   state_.finished = state_.finished || facts.finished;

@@ -5,6 +5,7 @@
 // take over and the answer can be resumed) or ends the client's stream with an error event and a
 // proper chunked end — never a silent cut.
 #include <memory>
+#include <vector>
 
 #include "api/openai/attempt.hpp"
 #include "core/sse.hpp"
@@ -34,10 +35,12 @@ struct StreamState {
   bool finished = false;  // a finish_reason was streamed
   Usage usage;            // summed over attempts
   std::uint64_t first_token_us = 0;
-  std::unique_ptr<guard::StreamRestorer> restorer;  // the guard redacted: put the values back
+  const guard::Redaction* redaction = nullptr;  // the guard redacted: put the values back
+  std::vector<std::unique_ptr<guard::StreamRestorer>> restorers;  // one per choice index
+  guard::StreamRestorer* restorer_for(std::uint32_t choice);
 
   // Chunks are parsed (rather than relayed as opaque bytes) when something needs their content.
-  bool tracked() const { return continuation_enabled || restorer != nullptr; }
+  bool tracked() const { return continuation_enabled || redaction != nullptr; }
 };
 
 class StreamRelay {
@@ -56,7 +59,7 @@ class StreamRelay {
   void take_event_tracked(const SseEvent& event);
   void account_attempt_usage();
   void append_usage_chunk();
-  void append_content_chunk(std::string_view content);
+  void append_content_chunk(std::uint32_t choice, std::string_view content);
   awaitable<bool> flush();
   std::string stream_head();
   awaitable<AttemptResult> fail(http::UpstreamError error);

@@ -95,7 +95,10 @@ bool read_delta_facts(std::string_view json, DeltaFacts& facts) {
         for (auto item : choice) {
           std::string_view name;
           if (item.unescaped_key().get(name) != sj::SUCCESS) return false;
-          if (name == "finish_reason") {
+          if (name == "index") {
+            std::uint64_t index = 0;
+            if (item.value().get_uint64().get(index) == sj::SUCCESS) facts.choice_index = static_cast<std::uint32_t>(index);
+          } else if (name == "finish_reason") {
             bool is_null = true;
             if (item.value().is_null().get(is_null) == sj::SUCCESS && !is_null) facts.finished = true;
           } else if (name == "delta") {

@@ -26,6 +26,7 @@ struct DeltaFacts {
   std::size_t content_length = 0;
   bool tool_calls = false;    // a tool-call delta: a continuation could not resume it
   bool finished = false;      // choices[0].finish_reason is set
+  std::uint32_t choice_index = 0;  // choices[0].index (streams with n > 1 interleave choices)
   bool has_usage = false;
   bool empty_choices = false;
   Usage usage;
