@@ -1,4 +1,4 @@
-#include <fmt/format.h>
+#include "core/json_text.hpp"
 
 #include "api/context.hpp"
 #include "server/worker.hpp"
@@ -18,8 +18,17 @@ std::string response_head(RequestContext& ctx, unsigned status, std::string_view
                           std::size_t content_length, std::string_view extra) {
   std::string head;
   head.reserve(256 + extra.size());
-  head += fmt::format("HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nx-request-id: {}\r\n", status,
-                      reason_phrase(status), content_type, content_length, ctx.request_id);
+  head += "HTTP/1.1 ";
+  append_decimal(head, static_cast<std::uint64_t>(status));
+  head += ' ';
+  head += reason_phrase(status);
+  head += "\r\ncontent-type: ";
+  head += content_type;
+  head += "\r\ncontent-length: ";
+  append_decimal(head, static_cast<std::uint64_t>(content_length));
+  head += "\r\nx-request-id: ";
+  head += ctx.request_id;
+  head += "\r\n";
   head += extra;
   if (ctx.draining || !ctx.keep_alive) {
     ctx.keep_alive = false;

@@ -2,6 +2,25 @@
 
 namespace baton {
 
+void append_decimal(std::string& out, std::uint64_t value) {
+  char digits[20];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  while (n > 0) out.push_back(digits[--n]);
+}
+
+void append_decimal(std::string& out, std::int64_t value) {
+  if (value < 0) {
+    out.push_back('-');
+    append_decimal(out, static_cast<std::uint64_t>(-(value + 1)) + 1);
+  } else {
+    append_decimal(out, static_cast<std::uint64_t>(value));
+  }
+}
+
 void append_json_string(std::string& out, std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');

@@ -1,9 +1,14 @@
 #pragma once
 // Small helpers for writing JSON text by hand on the hot path (no DOM, no allocation beyond `out`).
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace baton {
+
+// Appends the decimal digits of `value` (no allocation, unlike fmt::format into a new string).
+void append_decimal(std::string& out, std::uint64_t value);
+void append_decimal(std::string& out, std::int64_t value);
 
 // Appends `value` as a quoted, escaped JSON string.
 void append_json_string(std::string& out, std::string_view value);

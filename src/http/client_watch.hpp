@@ -16,23 +16,32 @@ namespace baton::http {
 
 class ClientWatch {
  public:
-  ClientWatch(beast::tcp_stream& client, UpstreamCall& call) : client_(client), state_(std::make_shared<State>()) {
-    state_->call = &call;
-    client.socket().async_wait(tcp::socket::wait_read, [state = state_, fd = client.socket().native_handle()](const error_code& ec) {
-      state->pending = false;
-      if (ec || !state->active) return;  // cancelled: the exchange is over, touch nothing else
-      char byte = 0;
-      const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-        state->gone = true;
-        state->call->cancel();
-      }
+  // A fast upstream answers before anyone could notice a departed client; arming the watch costs an
+  // epoll_ctl, so it starts only once the wait has lasted this long.
+  static constexpr auto kArmAfter = std::chrono::milliseconds(50);
+
+  ClientWatch(beast::tcp_stream& client, UpstreamCall& call)
+      : state_(std::make_shared<State>(State{&call, &client.socket()})), timer_(client.get_executor(), kArmAfter) {
+    timer_.async_wait([state = state_](const error_code& ec) {
+      if (ec || !state->active) return;
+      state->armed = true;
+      state->socket->async_wait(tcp::socket::wait_read, [state](const error_code& wait_ec) {
+        state->armed = false;
+        if (wait_ec || !state->active) return;  // cancelled: the exchange is over, touch nothing else
+        char byte = 0;
+        const ssize_t n = ::recv(state->socket->native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+          state->gone = true;
+          state->call->cancel();
+        }
+      });
     });
   }
   ~ClientWatch() {
     state_->active = false;
+    timer_.cancel();
     error_code ignored;
-    if (state_->pending) client_.socket().cancel(ignored);
+    if (state_->armed) state_->socket->cancel(ignored);
   }
   ClientWatch(const ClientWatch&) = delete;
   ClientWatch& operator=(const ClientWatch&) = delete;
@@ -41,13 +50,14 @@ class ClientWatch {
 
  private:
   struct State {
-    UpstreamCall* call = nullptr;
+    UpstreamCall* call;
+    tcp::socket* socket;
     bool active = true;
-    bool pending = true;
+    bool armed = false;
     bool gone = false;
   };
-  beast::tcp_stream& client_;
   std::shared_ptr<State> state_;
+  asio::steady_timer timer_;
 };
 
 }  // namespace baton::http

@@ -260,8 +260,8 @@ awaitable<UpstreamError> UpstreamCall::send(const config::Origin& origin, std::s
     UpstreamError error = UpstreamError::none;
     connection_ = co_await pool_.acquire(origin, connect_deadline, reused_, error);
     if (!connection_) co_return error;
-    parser_ = std::make_unique<ResponseParser>();
-    buffer_.clear();
+    parser_.emplace();
+    buffer().clear();
     connection_->tcp().expires_at(head_deadline);
     error_code ec;
     co_await connection_->write_all(request, ec);
@@ -292,7 +292,7 @@ awaitable<UpstreamError> UpstreamCall::read_more(Clock::time_point deadline) {
     }
   }
   error_code ec;
-  const std::size_t n = co_await connection_->read_some(buffer_.prepare(want), ec);
+  const std::size_t n = co_await connection_->read_some(buffer().prepare(want), ec);
   if (ec) {
     if (ec == asio::error::eof && parser_->is_header_done()) {
       parser_->put_eof(ec);  // a body delimited by connection close ends here
@@ -300,11 +300,11 @@ awaitable<UpstreamError> UpstreamCall::read_more(Clock::time_point deadline) {
     }
     co_return classify(ec);
   }
-  buffer_.commit(n);
+  buffer().commit(n);
   last_read_drained_ = n < want;
-  while (buffer_.size() > 0 && !parser_->is_done()) {
-    const std::size_t used = parser_->put(buffer_.data(), ec);
-    buffer_.consume(used);
+  while (buffer().size() > 0 && !parser_->is_done()) {
+    const std::size_t used = parser_->put(buffer().data(), ec);
+    buffer().consume(used);
     if (ec == bhttp::error::need_more) break;
     if (ec) co_return UpstreamError::protocol;
     if (used == 0) break;
@@ -324,7 +324,7 @@ awaitable<UpstreamError> UpstreamCall::wait_readable(Clock::time_point deadline)
   // Epoll is edge-triggered: readability is only signalled for bytes that arrive after the last
   // read. A read that filled its whole buffer may have left bytes behind, so only a short read
   // (the socket was drained) makes waiting safe; otherwise read again straight away.
-  if (!connection_ || connection_->tls() || buffer_.size() > 0 || !last_read_drained_) co_return UpstreamError::none;
+  if (!connection_ || connection_->tls() || buffer().size() > 0 || !last_read_drained_) co_return UpstreamError::none;
   // The timer may fire after this coroutine has moved on: it only touches `state` unless the wait
   // is still pending.
   struct State {
@@ -349,7 +349,7 @@ awaitable<UpstreamError> UpstreamCall::wait_readable(Clock::time_point deadline)
 }
 
 void UpstreamCall::release_memory() {
-  if (buffer_.size() == 0) buffer_.shrink_to_fit();
+  if (connection_ && buffer().size() == 0) buffer().shrink_to_fit();
   if (parser_ && parser_->body().empty()) parser_->body().shrink_to_fit();
 }
 
@@ -364,7 +364,7 @@ awaitable<UpstreamError> UpstreamCall::read_body_all(Clock::time_point deadline,
 
 void UpstreamCall::finish() {
   if (!connection_) return;
-  if (parser_ && parser_->is_done() && parser_->keep_alive() && buffer_.size() == 0) {
+  if (parser_ && parser_->is_done() && parser_->keep_alive() && buffer().size() == 0) {
     ++connection_->exchanges;
     connection_->tcp().expires_never();
     pool_.release(std::move(connection_));

@@ -46,6 +46,8 @@ class UpstreamConnection {
 
   Clock::time_point idle_since;
   std::uint64_t exchanges = 0;
+  // Lives with the pooled connection, so a request reuses its capacity instead of allocating.
+  beast::flat_buffer read_buffer;
 
  private:
   beast::tcp_stream tcp_;
@@ -136,6 +138,7 @@ class UpstreamCall {
   awaitable<UpstreamError> read_body_all(Clock::time_point deadline, std::size_t max_bytes);
 
   ResponseParser& parser() { return *parser_; }
+  beast::flat_buffer& buffer() { return connection_->read_buffer; }
   // Hands the connection back to the pool when the exchange ended cleanly; otherwise it closes.
   void finish();
   // Closes the connection now (cancel).
@@ -151,8 +154,7 @@ class UpstreamCall {
 
   UpstreamPool& pool_;
   std::unique_ptr<UpstreamConnection> connection_;
-  std::unique_ptr<ResponseParser> parser_;
-  beast::flat_buffer buffer_;
+  std::optional<ResponseParser> parser_;  // one per exchange (Beast parsers cannot be reset)
   bool reused_ = false;
   bool cancelled_ = false;
   bool last_read_drained_ = false;  // the last read returned less than asked: nothing left unread

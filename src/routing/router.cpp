@@ -87,7 +87,9 @@ const Deployment* AttemptPlanner::next(Clock::time_point now, std::chrono::milli
         if (!picked) break;
         const Deployment& d = group.deployments[*picked];
         if (d.local == nullptr && !d.health->breaker().try_acquire(now)) {  // half-open and its one probe is taken
-          std::erase_if(candidates_, [&](const Candidate& c) { return c.index == *picked; });
+          candidates_.erase(std::remove_if(candidates_.begin(), candidates_.end(),
+                                           [&](const Candidate& c) { return c.index == *picked; }),
+                            candidates_.end());
           continue;
         }
         if (!untried_only) {

@@ -4,6 +4,7 @@
 // that are live (provider enabled, local server ready), admitted by their circuit breaker, in an
 // allowed residency and large enough for the request; deployments not yet tried in this request
 // come first, and only re-trying one that already failed waits for a backoff.
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -63,14 +64,15 @@ class AttemptPlanner {
   const RouteTable& table_;
   StrategyStates& states_;
   const RequestNeeds& needs_;
-  std::vector<const ModelGroup*> groups_;
+  // Inline storage: a request's routing state costs no allocation for usual group sizes.
+  boost::container::small_vector<const ModelGroup*, 4> groups_;
   std::size_t group_pos_ = 0;
   unsigned attempts_in_group_ = 0;
   unsigned attempts_ = 0;
-  std::vector<bool> tried_;  // per deployment of the current group
+  boost::container::small_vector<bool, 16> tried_;  // per deployment of the current group
   std::optional<std::chrono::milliseconds> last_retry_after_;
   bool found_any_ = false;
-  std::vector<Candidate> candidates_;  // scratch
+  boost::container::small_vector<Candidate, 16> candidates_;  // scratch
 };
 
 }  // namespace baton::routing

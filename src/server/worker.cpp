@@ -83,7 +83,13 @@ void Worker::force_close() {
   });
 }
 
-std::string Worker::next_request_id() { return fmt::format("{}{:010x}", request_id_prefix_, ++request_counter_); }
+std::string Worker::next_request_id() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = request_id_prefix_;
+  const std::uint64_t n = ++request_counter_;
+  for (int shift = 36; shift >= 0; shift -= 4) id.push_back(kHex[(n >> shift) & 0xF]);
+  return id;
+}
 
 awaitable<void> Worker::accept_loop() {
   auto& registry = obs::Registry::instance();

@@ -12,6 +12,7 @@
 #include "api/openai/attempt.hpp"
 #include "api/openai/request_fields.hpp"
 #include "api/openai/stream_relay.hpp"
+#include "core/json_text.hpp"
 #include "guard/policy.hpp"
 #include "http/client_watch.hpp"
 #include "routing/router.hpp"
@@ -66,10 +67,18 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
   if (stream_state.continuing) add_continuation_splice(f.fields, stream_state.text, splices);
   std::size_t body_length = f.body.size();
   for (const Splice& s : splices) body_length = body_length - s.length + s.text.size();
-  const std::string head =
-      fmt::format("POST {}{} HTTP/1.1\r\n{}content-length: {}\r\nx-request-id: {}\r\naccept: {}\r\n\r\n",
-                  origin.path_prefix, f.upstream_path, d.static_head, body_length, ctx.request_id,
-                  f.stream ? "text/event-stream" : "application/json");
+  std::string head;
+  head.reserve(128 + d.static_head.size());
+  head += "POST ";
+  head += origin.path_prefix;
+  head += f.upstream_path;
+  head += " HTTP/1.1\r\n";
+  head += d.static_head;
+  head += "content-length: ";
+  append_decimal(head, static_cast<std::uint64_t>(body_length));
+  head += "\r\nx-request-id: ";
+  head += ctx.request_id;
+  head += f.stream ? "\r\naccept: text/event-stream\r\n\r\n" : "\r\naccept: application/json\r\n\r\n";
   std::vector<asio::const_buffer> request;
   request.reserve(2 + 2 * splices.size());
   request.emplace_back(head.data(), head.size());
@@ -343,8 +352,16 @@ Error upstream_failure(const routing::Deployment& d, http::UpstreamError error) 
 }
 
 std::string route_headers(const RequestContext& ctx, const routing::Deployment& d) {
-  return fmt::format("x-baton-deployment: {}\r\nx-baton-attempts: {}\r\nx-baton-overhead-us: {}\r\n", d.id,
-                     ctx.log.attempts, ctx.overhead_us());
+  std::string out;
+  out.reserve(96 + d.id.size());
+  out += "x-baton-deployment: ";
+  out += d.id;
+  out += "\r\nx-baton-attempts: ";
+  append_decimal(out, static_cast<std::uint64_t>(ctx.log.attempts));
+  out += "\r\nx-baton-overhead-us: ";
+  append_decimal(out, ctx.overhead_us());
+  out += "\r\n";
+  return out;
 }
 
 void record_usage(RequestContext& ctx, const Usage& usage) {
