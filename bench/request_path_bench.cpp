@@ -8,6 +8,7 @@
 #include "api/openai/usage.hpp"
 #include "core/errors.hpp"
 #include "core/sse.hpp"
+#include "guard/policy.hpp"
 
 namespace {
 
@@ -79,6 +80,20 @@ void BM_SseRelay20Events(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * stream.size()));
 }
 BENCHMARK(BM_SseRelay20Events);
+
+// The guard on a clean prompt (the common case): extract the texts, scan, decide.
+void BM_GuardDecideCleanChat(benchmark::State& state) {
+  config::PiiPolicyConfig redact;
+  redact.action = "redact";
+  const guard::Policy policy = guard::Policy::from_config(redact, nullptr);
+  const guard::Scanner* scanner = guard::shared_scanner();
+  for (auto _ : state) {
+    guard::Decision decision;
+    benchmark::DoNotOptimize(guard::decide(*scanner, policy, kChatBody, decision));
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kChatBody.size()));
+}
+BENCHMARK(BM_GuardDecideCleanChat);
 
 void BM_ErrorBody(benchmark::State& state) {
   const Error error{ErrorCode::model_not_found, "The model 'x' does not exist or is not served here", "model"};

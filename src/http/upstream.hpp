@@ -147,6 +147,8 @@ class UpstreamCall {
   // valid): pending reads complete with an error.
   void cancel();
   bool connection_reused() const { return reused_; }
+  // The last read filled its buffer: more bytes are already waiting in the socket.
+  bool more_pending() const { return !last_read_drained_; }
   bool cancelled() const { return cancelled_; }
 
  private:

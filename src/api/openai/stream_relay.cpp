@@ -28,7 +28,10 @@ awaitable<AttemptResult> StreamRelay::run() {
     // Events before a broken one still reach the client (a continuation's prefill includes them).
     const bool broken = sse_.overflowed() || garbage_;
     if (broken) done_seen_ = false;
-    if (!frames_.empty() || done_seen_) {
+    // Bytes already waiting upstream join this write: one client write per burst, not per read.
+    const bool read_on = !broken && !done_seen_ && !upstream_finished && call_.more_pending() &&
+                         frames_.size() < 64 * 1024;
+    if (!read_on && (!frames_.empty() || done_seen_)) {
       if (!co_await flush()) {
         call_.abort();  // the client left: closing the upstream connection cancels its work
         co_return AttemptResult{AttemptResult::Kind::client_left};
