@@ -11,6 +11,23 @@ namespace baton::api::openai {
 namespace sj = simdjson;
 namespace od = simdjson::ondemand;
 
+namespace {
+// {"prompt_tokens": N, "completion_tokens": M} (or Anthropic's input/output_tokens) into `usage`.
+bool read_usage_object(od::object& counts, Usage& usage) {
+  for (auto item : counts) {
+    std::string_view name;
+    std::int64_t value = 0;
+    if (item.unescaped_key().get(name) != sj::SUCCESS) return false;
+    if (name == "prompt_tokens" || name == "input_tokens") {
+      if (item.value().get_int64().get(value) == sj::SUCCESS) usage.input_tokens = value;
+    } else if (name == "completion_tokens" || name == "output_tokens") {
+      if (item.value().get_int64().get(value) == sj::SUCCESS) usage.output_tokens = value;
+    }
+  }
+  return true;
+}
+}  // namespace
+
 bool read_chunk_facts(std::string_view json, ChunkFacts& facts) {
   thread_local od::parser parser;
   thread_local std::string scratch;
@@ -28,16 +45,7 @@ bool read_chunk_facts(std::string_view json, ChunkFacts& facts) {
       od::object usage;
       if (field.value().get_object().get(usage) != sj::SUCCESS) continue;  // "usage": null
       facts.has_usage = true;
-      for (auto item : usage) {
-        std::string_view name;
-        std::int64_t value = 0;
-        if (item.unescaped_key().get(name) != sj::SUCCESS) return false;
-        if (name == "prompt_tokens" || name == "input_tokens") {
-          if (item.value().get_int64().get(value) == sj::SUCCESS) facts.usage.input_tokens = value;
-        } else if (name == "completion_tokens" || name == "output_tokens") {
-          if (item.value().get_int64().get(value) == sj::SUCCESS) facts.usage.output_tokens = value;
-        }
-      }
+      if (!read_usage_object(usage, facts.usage)) return false;
     } else if (key == "choices") {
       od::array choices;
       std::size_t count = 0;
@@ -130,13 +138,7 @@ bool read_delta_facts(std::string_view json, DeltaFacts& facts) {
       od::object usage;
       if (value.get_object().get(usage) != sj::SUCCESS) continue;
       facts.has_usage = true;
-      for (auto item : usage) {
-        std::string_view name;
-        std::int64_t count = 0;
-        if (item.unescaped_key().get(name) != sj::SUCCESS) return false;
-        if (name == "prompt_tokens" && item.value().get_int64().get(count) == sj::SUCCESS) facts.usage.input_tokens = count;
-        if (name == "completion_tokens" && item.value().get_int64().get(count) == sj::SUCCESS) facts.usage.output_tokens = count;
-      }
+      if (!read_usage_object(usage, facts.usage)) return false;
     }
   }
   return true;
