@@ -26,18 +26,23 @@ bool read_usage_object(od::object& counts, Usage& usage) {
   }
   return true;
 }
+
+// One chunk at a time per thread (the readers below never nest): parses `json` as an object with
+// this thread's parser. `text` is the padded copy that offsets into the chunk refer to.
+bool open_object(std::string_view json, std::string_view& text, od::document& doc, od::object& root) {
+  thread_local od::parser parser;
+  thread_local std::string scratch;
+  text = padded_for_simdjson(json, scratch);
+  return parser.iterate(text.data(), text.size(), scratch.capacity()).get(doc) == sj::SUCCESS &&
+         doc.get_object().get(root) == sj::SUCCESS;
+}
 }  // namespace
 
 bool read_chunk_facts(std::string_view json, ChunkFacts& facts) {
-  thread_local od::parser parser;
-  thread_local std::string scratch;
-  const std::string_view text = padded_for_simdjson(json, scratch);
+  std::string_view text;
   od::document doc;
   od::object root;
-  if (parser.iterate(text.data(), text.size(), scratch.capacity()).get(doc) != sj::SUCCESS ||
-      doc.get_object().get(root) != sj::SUCCESS) {
-    return false;
-  }
+  if (!open_object(json, text, doc, root)) return false;
   for (auto field : root) {
     std::string_view key;
     if (field.unescaped_key().get(key) != sj::SUCCESS) return false;
@@ -75,15 +80,10 @@ bool read_answer_usage(std::string_view json, Usage& usage) {
 }
 
 bool read_delta_facts(std::string_view json, DeltaFacts& facts) {
-  thread_local od::parser parser;
-  thread_local std::string scratch;
-  const std::string_view text = padded_for_simdjson(json, scratch);
+  std::string_view text;
   od::document doc;
   od::object root;
-  if (parser.iterate(text.data(), text.size(), scratch.capacity()).get(doc) != sj::SUCCESS ||
-      doc.get_object().get(root) != sj::SUCCESS) {
-    return false;
-  }
+  if (!open_object(json, text, doc, root)) return false;
   for (auto field : root) {
     std::string_view key;
     od::value value;
