@@ -60,6 +60,8 @@ struct BadCase {
   const char* param;
 };
 
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.body; }
+
 class RequestFieldsErrors : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(RequestFieldsErrors, AreClientErrorsWithParam) {
@@ -81,7 +83,11 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{R"({"model":"a","messages":"hi"})", ErrorCode::invalid_field, "messages"},
                       BadCase{R"({"model":"a","messages":[],"stream":"yes"})", ErrorCode::invalid_field, "stream"},
                       BadCase{R"({"model":"a","messages":[],"stream_options":[]})", ErrorCode::invalid_field,
-                              "stream_options"}));
+                              "stream_options"}),
+    [](const ::testing::TestParamInfo<BadCase>& param_info) {
+      // Stable, readable names: "<index>_<error code>".
+      return std::to_string(param_info.index) + "_" + std::string(error_info(param_info.param.code).code);
+    });
 
 TEST(RequestFields, EmbeddingsNeedInput) {
   RequestFields fields;
