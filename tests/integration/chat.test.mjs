@@ -1,28 +1,18 @@
 // Happy paths through the real baton binary with the official openai SDK: chat (non-stream and
 // stream), embeddings, models. The fixture upstream records what baton forwarded.
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { startFixture, contentPieces, embedVector } from '../fixture/upstream.mjs';
-import { startBaton } from './lib/baton.mjs';
-import { standardConfig, UPSTREAM_KEY, MODEL_NAMES } from './lib/config.mjs';
-import { openaiClient, rawRequest, collectStream, sseData } from './lib/http.mjs';
+import { contentPieces, embedVector } from '../fixture/upstream.mjs';
+import { UPSTREAM_KEY, MODEL_NAMES } from './lib/config.mjs';
+import { rawRequest, collectStream, sseData } from './lib/http.mjs';
+import { useStandardGateway } from './lib/suite.mjs';
 
 let fx;
 let baton;
 let client;
 
-before(async () => {
-  fx = await startFixture();
-  baton = await startBaton(standardConfig(fx));
-  client = openaiClient(baton.url);
-});
-// A crash (signal, abort) shows up on the test that caused it, with baton's stderr.
-afterEach(() => baton?.assertAlive());
-after(async () => {
-  await baton?.stop();
-  await fx?.close();
-});
+useStandardGateway((up) => ({ fx, baton, client } = up));
 
 const marker = () => `it-${randomUUID()}`;
 /** The fixture's record of the request whose body carried `user: mark`. */

@@ -1,29 +1,17 @@
 // Error answers of the real baton binary: always OpenAI-shaped JSON
 // {"error":{"message","type","param","code"}}, never HTML, never a hang.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startFixture } from '../fixture/upstream.mjs';
-import { startBaton } from './lib/baton.mjs';
-import { standardConfig } from './lib/config.mjs';
 import { openaiClient, rawRequest, errorOf } from './lib/http.mjs';
+import { useStandardGateway } from './lib/suite.mjs';
 
 let fx;
 let baton;
 let client;
 const messages = [{ role: 'user', content: 'hi' }];
 
-before(async () => {
-  fx = await startFixture();
-  baton = await startBaton(standardConfig(fx));
-  client = openaiClient(baton.url);
-});
-// A crash (signal, abort) shows up on the test that caused it, with baton's stderr.
-afterEach(() => baton?.assertAlive());
-after(async () => {
-  await baton?.stop();
-  await fx?.close();
-});
+useStandardGateway((up) => ({ fx, baton, client } = up));
 
 /** Raw request; asserts status, JSON content-type and the error shape; returns the error object. */
 async function expectError(path, { status, code, param, ...req }) {

@@ -1,29 +1,18 @@
 // Faults in the middle of a stream: the client cancels, or the upstream dies.
-import { test, before, after, afterEach } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
-import { startFixture } from '../fixture/upstream.mjs';
-import { startBaton, waitFor } from './lib/baton.mjs';
-import { standardConfig } from './lib/config.mjs';
-import { openaiClient, rawRequest, collectStream, sseData } from './lib/http.mjs';
+import { waitFor } from './lib/baton.mjs';
+import { rawRequest, collectStream, sseData } from './lib/http.mjs';
+import { useStandardGateway } from './lib/suite.mjs';
 
 let fx;
 let baton;
 let client;
 const messages = [{ role: 'user', content: 'stream faults' }];
 
-before(async () => {
-  fx = await startFixture();
-  baton = await startBaton(standardConfig(fx));
-  client = openaiClient(baton.url);
-});
-// A crash (signal, abort) shows up on the test that caused it, with baton's stderr.
-afterEach(() => baton?.assertAlive());
-after(async () => {
-  await baton?.stop();
-  await fx?.close();
-});
+useStandardGateway((up) => ({ fx, baton, client } = up));
 
 const marker = () => `it-${randomUUID()}`;
 const upstreamReq = (user) => waitFor(() => fx.requests.find((r) => r.body?.user === user), 5000, { what: `upstream request ${user}` });
