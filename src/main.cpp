@@ -11,6 +11,7 @@
 #include "guard/jsonl.hpp"
 #include "guard/policy.hpp"
 #include "server/app.hpp"
+#include "tenancy/keys_cli.hpp"
 
 namespace {
 
@@ -89,12 +90,38 @@ int main(int argc, char** argv) {
   std::string guard_config_path;
   scan_cmd->add_option("-c,--config", guard_config_path, "configuration file (validated when given)");
 
+  CLI::App* keys_cmd = cli.add_subcommand("keys", "manage virtual keys in the configured store");
+  keys_cmd->require_subcommand(1);
+  baton::tenancy::KeyCreateOptions create;
+  CLI::App* create_cmd = keys_cmd->add_subcommand("create", "create a key and print it (the secret is shown once)");
+  create_cmd->add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  create_cmd->add_option("--name", create.name, "a name for people");
+  create_cmd->add_option("--team", create.team, "team id the key belongs to");
+  create_cmd->add_option("--models", create.models, "allowed models, comma-separated (default: all)");
+  create_cmd->add_option("--rpm", create.rpm, "requests per minute");
+  create_cmd->add_option("--tpm", create.tpm, "tokens per minute");
+  create_cmd->add_option("--max-parallel", create.max_parallel, "requests in flight at once");
+  create_cmd->add_option("--budget", create.budget, "budget amount per period");
+  create_cmd->add_option("--currency", create.currency, "USD or KRW")->capture_default_str();
+  create_cmd->add_option("--period", create.period, "daily, weekly or monthly")->capture_default_str();
+  create_cmd->add_option("--expires-in", create.expires_in, "lifetime: 30d, 12h, 15m or seconds");
+  create_cmd->add_option("--fail-mode", create.fail_mode, "open or closed when Redis/the database cannot answer");
+  CLI::App* list_cmd = keys_cmd->add_subcommand("list", "list keys (previews, never secrets)");
+  list_cmd->add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  std::string revoke_id;
+  CLI::App* revoke_cmd = keys_cmd->add_subcommand("revoke", "revoke a key by id");
+  revoke_cmd->add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  revoke_cmd->add_option("id", revoke_id, "key id (key_…)")->required();
+
   CLI::App* version_cmd = cli.add_subcommand("version", "print the version");
 
   CLI11_PARSE(cli, argc, argv);
   if (serve_cmd->parsed()) return serve(config_path);
   if (check_cmd->parsed()) return check(config_path);
   if (scan_cmd->parsed()) return guard_scan(guard_config_path);
+  if (create_cmd->parsed()) return baton::tenancy::keys_create(config_path, create);
+  if (list_cmd->parsed()) return baton::tenancy::keys_list(config_path);
+  if (revoke_cmd->parsed()) return baton::tenancy::keys_revoke(config_path, revoke_id);
   if (version_cmd->parsed()) {
     std::cout << "baton " << BATON_VERSION << "\n";
     return 0;

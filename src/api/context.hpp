@@ -8,6 +8,8 @@
 #include "http/asio.hpp"
 #include "obs/access_log.hpp"
 #include "routing/route_table.hpp"
+#include "tenancy/keys.hpp"
+#include "tenancy/limiter.hpp"
 
 namespace baton::server {
 class Worker;
@@ -31,6 +33,15 @@ struct RequestContext {
   obs::AccessRecord log;
   obs::RouteMetrics* metrics = nullptr;  // set once a deployment is chosen
   std::string pii_types;                 // audit: "KR_RRN:2,..." (the log holds a view of it)
+
+  // Governance: who called, and the limiter ticket to settle once the response is done.
+  tenancy::Caller caller;
+  tenancy::Ticket ticket;
+  bool ticket_counted = false;        // admit() counted it: settle() must follow
+  bool usage_expected = false;        // a model request: one usage record when it ends
+  const config::Price* price = nullptr;  // the answering deployment's price
+  std::int64_t cached_input_tokens = 0;
+  double cost_usd = 0;
 
   std::int64_t overhead_us() const;
 };

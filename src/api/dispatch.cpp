@@ -9,8 +9,9 @@ using Handler = awaitable<void> (*)(RequestContext&);
 
 struct Route {
   std::string_view path;
-  bhttp::verb method;
+  bhttp::verb method;  // unknown: the handler serves several methods and answers 405 itself
   Handler handler;
+  bool with_items = false;  // also serves "path/{id}"
 };
 
 constexpr std::array kRoutes = {
@@ -19,6 +20,9 @@ constexpr std::array kRoutes = {
     Route{"/v1/models", bhttp::verb::get, &openai::list_models},
     Route{"/admin/deployments", bhttp::verb::get, &admin::deployments},
     Route{"/admin/guard/scan", bhttp::verb::post, &admin::guard_scan},
+    Route{"/admin/keys", bhttp::verb::unknown, &admin::keys, true},
+    Route{"/admin/teams", bhttp::verb::unknown, &admin::teams, true},
+    Route{"/admin/usage", bhttp::verb::get, &admin::usage},
     Route{"/health/live", bhttp::verb::get, &ops::health_live},
     Route{"/health/ready", bhttp::verb::get, &ops::health_ready},
     Route{"/metrics", bhttp::verb::get, &ops::metrics},
@@ -29,9 +33,11 @@ awaitable<void> dispatch(RequestContext& ctx) {
   std::string_view path = ctx.request.target();
   path = path.substr(0, path.find('?'));
   for (const Route& route : kRoutes) {
-    if (route.path != path) continue;
+    const bool item = route.with_items && path.size() > route.path.size() + 1 && path.starts_with(route.path) &&
+                      path[route.path.size()] == '/';
+    if (route.path != path && !item) continue;
     const bhttp::verb method = ctx.request.method();
-    if (method == route.method || (method == bhttp::verb::head && route.method == bhttp::verb::get)) {
+    if (route.method == bhttp::verb::unknown || method == route.method || (method == bhttp::verb::head && route.method == bhttp::verb::get)) {
       co_await route.handler(ctx);
     } else {
       const std::string allow = "allow: " + std::string(bhttp::to_string(route.method)) + "\r\n";

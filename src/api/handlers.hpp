@@ -16,6 +16,9 @@ awaitable<bool> admin_authorized(RequestContext& ctx);
 namespace admin {
 awaitable<void> deployments(RequestContext& ctx);
 awaitable<void> guard_scan(RequestContext& ctx);  // POST /admin/guard/scan (admin_guard.cpp)
+awaitable<void> keys(RequestContext& ctx);        // /admin/keys[/{id}] (admin_tenancy.cpp)
+awaitable<void> teams(RequestContext& ctx);       // /admin/teams[/{id}]
+awaitable<void> usage(RequestContext& ctx);       // GET /admin/usage (admin_usage.cpp)
 }  // namespace admin
 
 namespace ops {

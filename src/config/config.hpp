@@ -33,9 +33,31 @@ struct AuthConfig {
   std::string master_key;
 };
 
+struct Price {  // USD per million tokens
+  double input_per_mtok = 0;
+  double cached_input_per_mtok = 0;  // 0: same as input
+  double output_per_mtok = 0;
+  bool empty() const { return input_per_mtok == 0 && cached_input_per_mtok == 0 && output_per_mtok == 0; }
+};
+
 struct StorageConfig {
-  std::string url = "sqlite://var/baton.db";
-  std::string redis;
+  std::string url = "sqlite://var/baton.db";  // sqlite://PATH | sqlite::memory: | postgresql://...
+  std::string redis;                          // redis://host:port/db; empty = limits exact per process
+  // When Redis (limits) or the database (usage records) cannot keep up: `open` serves the request
+  // uncounted and counts that in a metric; `closed` refuses it with 503. Keys and teams may override.
+  bool fail_closed = false;
+  std::uint32_t redis_timeout_ms = 100;  // a limit check that takes longer counts as Redis unavailable
+  std::size_t usage_queue = 200'000;     // usage records held in memory while the database is slow
+  std::uint32_t usage_batch = 2'048;     // records per write transaction
+  std::uint32_t usage_flush_ms = 200;    // longest a record waits before its batch is written
+  std::uint32_t keys_refresh_ms = 250;   // how often replicas look for key/team changes (revocation)
+};
+
+// Prices come from a deployment's `price`, else from `pricing.models` by upstream model id, else
+// from the built-in table (tenancy/pricing.cpp). Budgets in KRW convert at `krw_per_usd`.
+struct PricingConfig {
+  double krw_per_usd = 1400;
+  std::map<std::string, Price> models;  // upstream model id -> price
 };
 
 enum class ProviderKind { openai, anthropic, llama_server };
@@ -65,11 +87,6 @@ struct ProviderConfig {
   std::vector<std::string> args;
 };
 
-struct Price {
-  double input_per_mtok = 0;
-  double cached_input_per_mtok = 0;
-  double output_per_mtok = 0;
-};
 
 struct DeploymentConfig {
   std::string provider;
@@ -132,6 +149,7 @@ struct Config {
   ServerConfig server;
   AuthConfig auth;
   StorageConfig storage;
+  PricingConfig pricing;
   std::vector<ProviderConfig> providers;
   std::vector<ModelConfig> models;
   GuardConfig guard;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config/config.hpp"
+#include "store/store.hpp"
 #include "guard/pii_type.hpp"
 
 namespace baton::config {
@@ -122,6 +123,14 @@ class Reader {
   std::string file_;
   std::vector<Problem> problems_;
 };
+
+void read_price(Reader& r, const YAML::Node& price, const std::string& key, Price& out) {
+  if (!price.IsDefined() || price.IsNull()) return;
+  if (!r.expect_map(price, key, {"input_per_mtok", "cached_input_per_mtok", "output_per_mtok"})) return;
+  r.read_double(price, key, "input_per_mtok", out.input_per_mtok);
+  r.read_double(price, key, "cached_input_per_mtok", out.cached_input_per_mtok);
+  r.read_double(price, key, "output_per_mtok", out.output_per_mtok);
+}
 
 void read_timeouts(Reader& r, const YAML::Node& node, const std::string& key, Timeouts& t) {
   if (!node.IsDefined() || node.IsNull()) return;
@@ -238,13 +247,7 @@ void read_deployment(Reader& r, const YAML::Node& node, const std::string& key, 
   if (!r.expect_map(node, key, {"provider", "model", "price", "context_window", "weight"})) return;
   if (!r.read_string(node, key, "provider", d.provider)) r.problem(node, key + ".provider", "is required");
   if (!r.read_string(node, key, "model", d.model)) r.problem(node, key + ".model", "is required");
-  const YAML::Node price = node["price"];
-  if (price.IsDefined() && !price.IsNull() &&
-      r.expect_map(price, key + ".price", {"input_per_mtok", "cached_input_per_mtok", "output_per_mtok"})) {
-    r.read_double(price, key + ".price", "input_per_mtok", d.price.input_per_mtok);
-    r.read_double(price, key + ".price", "cached_input_per_mtok", d.price.cached_input_per_mtok);
-    r.read_double(price, key + ".price", "output_per_mtok", d.price.output_per_mtok);
-  }
+  read_price(r, node["price"], key + ".price", d.price);
   r.read_uint(node, key, "context_window", d.context_window);
   r.read_uint(node, key, "weight", d.weight, 0, 1'000'000);
 }
@@ -436,23 +439,64 @@ void check_references(Reader& r, const YAML::Node& root, const Config& c) {
   }
 }
 
+void read_storage(Reader& r, const YAML::Node& node, StorageConfig& s) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!r.expect_map(node, "storage", {"url", "redis", "fail_mode", "redis_timeout_ms", "usage_queue", "usage_batch",
+                                      "usage_flush_ms", "keys_refresh_ms"})) {
+    return;
+  }
+  if (r.read_string(node, "storage", "url", s.url)) {
+    if (std::string why = store::validate_store_url(s.url); !why.empty()) r.problem(node["url"], "storage.url", why);
+  }
+  if (r.read_string(node, "storage", "redis", s.redis) && !s.redis.empty() && !s.redis.starts_with("redis://")) {
+    r.problem(node["redis"], "storage.redis", "must be a redis://host:port/db URL or empty, got '" + s.redis + "'");
+  }
+  std::string mode;
+  if (r.read_string(node, "storage", "fail_mode", mode)) {
+    if (mode == "open" || mode == "closed") {
+      s.fail_closed = mode == "closed";
+    } else {
+      r.problem(node["fail_mode"], "storage.fail_mode", "must be open or closed, got '" + mode + "'");
+    }
+  }
+  r.read_uint(node, "storage", "redis_timeout_ms", s.redis_timeout_ms, 1, 60'000);
+  r.read_uint(node, "storage", "usage_queue", s.usage_queue, 1'000, 100'000'000);
+  r.read_uint(node, "storage", "usage_batch", s.usage_batch, 1, 100'000);
+  r.read_uint(node, "storage", "usage_flush_ms", s.usage_flush_ms, 1, 60'000);
+  r.read_uint(node, "storage", "keys_refresh_ms", s.keys_refresh_ms, 10, 60'000);
+}
+
+void read_pricing(Reader& r, const YAML::Node& node, PricingConfig& p) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!r.expect_map(node, "pricing", {"krw_per_usd", "models"})) return;
+  r.read_double(node, "pricing", "krw_per_usd", p.krw_per_usd);
+  if (p.krw_per_usd <= 0) r.problem(node["krw_per_usd"], "pricing.krw_per_usd", "must be greater than 0");
+  const YAML::Node models = node["models"];
+  if (!models.IsDefined() || models.IsNull()) return;
+  if (!models.IsMap()) {
+    r.problem(models, "pricing.models", "must be a mapping of upstream model id to price");
+    return;
+  }
+  for (const auto& entry : models) {
+    const std::string id = entry.first.Scalar();
+    read_price(r, entry.second, "pricing.models." + id, p.models[id]);
+  }
+}
+
 LoadResult load_from_node(Reader& r, const YAML::Node& root, const std::string& display_name) {
   LoadResult result;
   Config c;
   c.source_path = display_name;
   if (root.IsNull() || !root.IsDefined()) {
     r.problem(root, "", "the file is empty");
-  } else if (r.expect_map(root, "", {"server", "auth", "storage", "providers", "models", "guard"})) {
+  } else if (r.expect_map(root, "", {"server", "auth", "storage", "pricing", "providers", "models", "guard"})) {
     read_server(r, root["server"], c.server);
     const YAML::Node auth = root["auth"];
     if (auth.IsDefined() && !auth.IsNull() && r.expect_map(auth, "auth", {"master_key"})) {
       r.read_string(auth, "auth", "master_key", c.auth.master_key);
     }
-    const YAML::Node storage = root["storage"];
-    if (storage.IsDefined() && !storage.IsNull() && r.expect_map(storage, "storage", {"url", "redis"})) {
-      r.read_string(storage, "storage", "url", c.storage.url);
-      r.read_string(storage, "storage", "redis", c.storage.redis);
-    }
+    read_storage(r, root["storage"], c.storage);
+    read_pricing(r, root["pricing"], c.pricing);
     const YAML::Node providers = root["providers"];
     if (providers.IsDefined() && !providers.IsNull()) {
       if (!providers.IsMap()) {

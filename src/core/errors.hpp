@@ -24,6 +24,7 @@ namespace baton {
   X(body_too_large, 413, "invalid_request_error", "request_too_large")                  \
   X(header_too_large, 431, "invalid_request_error", "invalid_request_error")            \
   X(rate_limited, 429, "rate_limit_error", "rate_limit_error")                          \
+  X(budget_exceeded, 429, "insufficient_quota", "rate_limit_error")                     \
   X(internal_error, 500, "server_error", "api_error")                                   \
   X(upstream_connect_failed, 502, "upstream_error", "api_error")                        \
   X(upstream_protocol_error, 502, "upstream_error", "api_error")                        \
@@ -31,6 +32,8 @@ namespace baton {
   X(upstream_connection_lost, 502, "upstream_error", "api_error")                       \
   X(no_deployment_available, 503, "server_error", "overloaded_error")                   \
   X(shutting_down, 503, "server_error", "overloaded_error")                             \
+  X(limits_unavailable, 503, "server_error", "overloaded_error")                        \
+  X(store_unavailable, 503, "server_error", "api_error")                                \
   X(upstream_timeout, 504, "upstream_error", "api_error")
 
 enum class ErrorCode : std::uint8_t {

@@ -54,6 +54,11 @@ void format_access_record(std::string& out, const AccessRecord& r) {
     out += R"(,"upstream_error":)";
     append_json_string(out, r.upstream_error);
   }
+  if (!r.key_id.empty()) {
+    out += R"(,"key":)";
+    append_json_string(out, r.key_id);
+    out += fmt::format(R"(,"cost_usd":{:.9g})", r.cost_usd);
+  }
   if (!r.pii_action.empty()) {
     out += R"(,"pii_action":)";
     append_json_string(out, r.pii_action);

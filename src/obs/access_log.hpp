@@ -35,6 +35,8 @@ struct AccessRecord {
   // Decision::types_summary()); never values. Printed only when non-empty.
   std::string_view pii_action;
   std::string_view pii_types;
+  std::string_view key_id;  // the virtual key's id ("key_…"), never its secret; printed when set
+  double cost_usd = 0;      // printed when a key is set
 };
 
 // Formats one record as a JSON line (with the trailing newline) onto `out`.

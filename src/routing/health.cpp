@@ -107,6 +107,26 @@ CircuitBreaker::State CircuitBreaker::state(Clock::time_point now) const {
   return to_us(now) < deadline_of(word) ? State::open : State::half_open;
 }
 
+std::optional<std::int64_t> CircuitBreaker::open_deadline_us() const {
+  const std::uint64_t word = word_.load(std::memory_order_acquire);
+  if ((word & kOpenBit) == 0 || (word & kProbeBit) != 0) return std::nullopt;
+  return deadline_of(word);
+}
+
+void CircuitBreaker::force_open_until(Clock::time_point until) {
+  const std::int64_t until_us = to_us(until);
+  std::uint64_t word = word_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((word & kOpenBit) != 0 && ((word & kProbeBit) != 0 || deadline_of(word) >= until_us)) return;
+    if (word_.compare_exchange_weak(word, pack(until_us, false), std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      // As in open(): a streak from before the cooldown must not trip the breaker again after it.
+      consecutive_.store(0, std::memory_order_relaxed);
+      return;
+    }
+  }
+}
+
 void CircuitBreaker::record_outcome(std::int64_t now_us, bool failure) {
   if (!config_.error_rate) return;
   const auto number = static_cast<std::uint32_t>(now_us / bucket_us_);

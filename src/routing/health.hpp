@@ -63,6 +63,14 @@ class CircuitBreaker {
   State state(Clock::time_point now) const;
   const BreakerConfig& config() const { return config_; }
 
+  // For sharing breaker state between replicas (routing/shared_health). The deadline (µs on Clock)
+  // of an open breaker that is not probing; nullopt when closed or while a probe is out. The
+  // deadline may already have passed (the next try_acquire takes the probe).
+  std::optional<std::int64_t> open_deadline_us() const;
+  // Another replica saw this deployment fail: open until `until` unless the breaker is already open
+  // at least that long, or a local probe is out (its outcome is fresher evidence than the report).
+  void force_open_until(Clock::time_point until);
+
  private:
   static constexpr std::size_t kBuckets = 10;
 

@@ -1,5 +1,7 @@
 #include "routing/route_table.hpp"
 
+#include "tenancy/pricing.hpp"
+
 #include "core/json_text.hpp"
 #include "routing/router.hpp"
 
@@ -50,6 +52,7 @@ RouteTable::RouteTable(config::Config config, const LocalStateLookup& local_stat
       if (deployment.provider->kind == config::ProviderKind::llama_server) deployment.local = local_state(d.provider);
       deployment.health = &health_for(deployment.id, model.breaker);
       deployment.timeouts = model.timeouts.apply_to(deployment.provider->timeouts);
+      deployment.price = tenancy::resolve_price(config_, *deployment.config);
       deployment.static_head = static_head_for(*deployment.provider);
       deployment.metrics = &obs::Registry::instance().route(model.name, deployment.id);
       group.deployments.push_back(std::move(deployment));

@@ -28,6 +28,7 @@ struct Deployment {
   std::shared_ptr<const providers::LocalServerState> local;  // set for kind llama-server
   DeploymentHealth* health = nullptr;                         // breaker + latency, shared by workers
   config::Timeouts timeouts;                                  // provider's, with the model's overrides
+  config::Price price;                                        // resolved: own, pricing.models, built-in
 
   // Eligible for new requests: provider enabled and, for a managed local server, ready.
   bool live() const { return provider->enabled && (local == nullptr || local->ready.load(std::memory_order_relaxed)); }

@@ -28,6 +28,9 @@ App::App(config::Config config, std::string config_path)
   if (!access_log_) throw std::runtime_error(log_error);
   tls_context_.set_default_verify_paths();  // system CA store; honours SSL_CERT_FILE / SSL_CERT_DIR
   tls_context_.set_verify_mode(asio::ssl::verify_peer);
+  governance_ = std::make_unique<tenancy::Governance>(config);
+  spdlog::info("storage: {} ({}){}", governance_->backend(), config.storage.url,
+               config.storage.redis.empty() ? ", limits exact per process" : ", limits shared through Redis");
   install(std::move(config));
 }
 
@@ -41,8 +44,10 @@ void App::install(config::Config config) {
 }
 
 void App::log_providers(const routing::RouteTable& routes) const {
-  if (routes.config().auth.master_key.empty()) {
-    spdlog::warn("auth.master_key is not set: admin endpoints are open (dev mode)");
+  if (routes.config().auth.master_key.empty() && governance_->directory()->empty()) {
+    spdlog::warn("auth.master_key is not set and no keys exist: every endpoint is open (dev mode)");
+  } else if (routes.config().auth.master_key.empty()) {
+    spdlog::warn("auth.master_key is not set: admin endpoints are open");
   }
   for (const config::ProviderConfig& p : routes.config().providers) {
     if (!p.enabled) {
@@ -72,6 +77,10 @@ void App::reload() {
     spdlog::error("config reload rejected: keeping the running configuration");
     return;
   }
+  const config::StorageConfig& running = governance_->storage();
+  if (loaded.config->storage.url != running.url || loaded.config->storage.redis != running.redis) {
+    spdlog::warn("config reload: storage.url / storage.redis changes take effect only after a restart");
+  }
   // New requests see the new table; requests in flight keep the one they pinned.
   install(std::move(*loaded.config));
   registry.config_reloads.fetch_add(1);
@@ -90,6 +99,19 @@ void App::drain() {
     spdlog::warn("drain deadline reached: closing remaining connections");
     for (auto& worker : workers_) worker->force_close();
   });
+}
+
+void App::add_governance_metrics() {
+  auto& registry = obs::Registry::instance();
+  tenancy::UsageWriter& usage = governance_->usage();
+  registry.add_gauge("baton_usage_records_written", "Usage records written to the store.",
+                     [&usage] { return static_cast<double>(usage.written()); });
+  registry.add_gauge("baton_usage_records_dropped", "Usage records lost: the queue was full, or shutdown could not write them.",
+                     [&usage] { return static_cast<double>(usage.dropped()); });
+  registry.add_gauge("baton_usage_records_pending", "Usage records queued or being written (lost if the process is killed).",
+                     [&usage] { return static_cast<double>(usage.pending()); });
+  registry.add_gauge("baton_usage_write_failures", "Failed usage batch writes (retried).",
+                     [&usage] { return static_cast<double>(usage.write_failures()); });
 }
 
 namespace {
@@ -147,6 +169,8 @@ int App::run() {
                                       "Access log lines dropped because the writer fell behind.",
                                       [this] { return static_cast<double>(access_log_->dropped()); });
 
+  add_governance_metrics();
+
   asio::signal_set signals(main_io_, SIGTERM, SIGINT, SIGHUP);
   signals.add(SIGCHLD);
   std::function<void(const error_code&, int)> on_signal = [&](const error_code& signal_ec, int signal) {
@@ -181,6 +205,9 @@ int App::run() {
   for (auto& worker : workers_) worker->join();
   local_servers_.stop_all();
   workers_.clear();
+  // Every request has ended: write the usage records still queued before exiting.
+  governance_->stop(ms(server_.drain_timeout_ms));
+  spdlog::info("usage: {} record(s) written, {} dropped", governance_->usage().written(), governance_->usage().dropped());
   access_log_.reset();
   spdlog::info("stopped");
   return 0;

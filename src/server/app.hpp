@@ -11,6 +11,7 @@
 #include "obs/access_log.hpp"
 #include "providers/llama_server.hpp"
 #include "routing/route_table.hpp"
+#include "tenancy/governance.hpp"
 
 namespace baton::server {
 
@@ -30,6 +31,7 @@ class App {
   obs::AccessLog& access_log() { return *access_log_; }
   asio::ssl::context& tls_context() { return tls_context_; }
   const http::ProxySettings& proxies() const { return proxies_; }
+  tenancy::Governance& governance() { return *governance_; }
 
   unsigned worker_count() const { return server_.workers == 0 ? usable_cores() : server_.workers; }
   // Called by a worker thread when its loop has ended.
@@ -42,11 +44,13 @@ class App {
   void drain();
   void install(config::Config config);
   void log_providers(const routing::RouteTable& routes) const;
+  void add_governance_metrics();
 
   std::string config_path_;
   config::ServerConfig server_;  // listen/workers/limits: fixed for the life of the process
   std::atomic<std::shared_ptr<const routing::RouteTable>> routes_;
   std::unique_ptr<obs::AccessLog> access_log_;
+  std::unique_ptr<tenancy::Governance> governance_;  // storage settings are fixed for the process
   asio::ssl::context tls_context_{asio::ssl::context::tls_client};
   http::ProxySettings proxies_;
   asio::io_context main_io_{1};  // signals and local model supervision; declared before their users

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "api/context.hpp"
+#include "api/governance_stage.hpp"
 #include "obs/metrics.hpp"
 #include "server/app.hpp"
 
@@ -218,6 +219,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
     if (ctx.metrics != nullptr) metrics.duration.observe(seconds);
     ctx.log.duration_ms = seconds * 1000;
     ctx.log.overhead_us = ctx.overhead_us();
+    api::finish(ctx);
     app_.access_log().write(index_, ctx.log);
 
     slot->busy = false;
@@ -227,6 +229,16 @@ awaitable<void> Worker::session(tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   sessions_.erase(slot);
   registry.connections_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+const std::shared_ptr<const tenancy::KeyDirectory>& Worker::key_directory() {
+  tenancy::Governance& governance = app_.governance();
+  const std::uint64_t generation = governance.directory_generation();
+  if (generation != key_directory_generation_) {
+    key_directory_ = governance.directory();
+    key_directory_generation_ = generation;
+  }
+  return key_directory_;
 }
 
 }  // namespace baton::server

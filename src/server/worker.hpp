@@ -10,6 +10,7 @@
 #include "http/asio.hpp"
 #include "http/upstream.hpp"
 #include "routing/router.hpp"
+#include "tenancy/keys.hpp"
 
 namespace baton::server {
 
@@ -32,6 +33,8 @@ class Worker {
   App& app() { return app_; }
   http::UpstreamPool& pool() { return pool_; }
   routing::StrategyStates& strategies() { return strategies_; }
+  // This worker's copy of the key directory, refreshed when governance swaps it.
+  const std::shared_ptr<const tenancy::KeyDirectory>& key_directory();
   const config::ServerConfig& server_config() const;
   std::size_t open_sessions() const { return sessions_.size(); }
 
@@ -56,6 +59,8 @@ class Worker {
   bool draining_ = false;
   std::uint64_t request_counter_ = 0;
   std::string request_id_prefix_;
+  std::shared_ptr<const tenancy::KeyDirectory> key_directory_;
+  std::uint64_t key_directory_generation_ = 0;
   std::thread thread_;
 };
 

@@ -8,6 +8,7 @@
 // (stream_relay.cpp).
 #include <fmt/format.h>
 
+#include "api/governance_stage.hpp"
 #include "api/handlers.hpp"
 #include "api/openai/attempt.hpp"
 #include "api/openai/request_fields.hpp"
@@ -17,6 +18,7 @@
 #include "http/client_watch.hpp"
 #include "routing/router.hpp"
 #include "server/worker.hpp"
+#include "tenancy/pricing.hpp"
 
 namespace baton::api::openai {
 
@@ -172,6 +174,7 @@ awaitable<void> sleep_until(RequestContext& ctx, Clock::time_point when) {
 }
 
 awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view upstream_path) {
+  if (!co_await authenticate(ctx)) co_return;
   const std::string& body = ctx.request.body();
   RequestFields fields;
   Error error;
@@ -194,6 +197,7 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   needs.est_input_tokens = body.size() / 4;  // a cheap estimate: ~4 bytes per token
   needs.est_output_tokens = fields.max_tokens > 0 ? static_cast<std::uint64_t>(fields.max_tokens) : kDefaultCompletionAllowance;
   if (fields.max_tokens > 0) needs.required_context = needs.est_input_tokens + needs.est_output_tokens;
+  if (!co_await admit(ctx, *group, needs.est_input_tokens, needs.est_output_tokens)) co_return;
   routing::AttemptPlanner planner(*ctx.routes, *group, ctx.worker.strategies(), needs);
 
   const config::Timeouts& first_timeouts = group->deployments.front().timeouts;
@@ -204,11 +208,13 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   guard::Decision pii;
   std::string redacted_body;
   RequestFields redacted_fields;
-  if (group->pii_policy.enforces_anything()) {
+  guard::Policy policy_scratch;
+  const guard::Policy& pii_policy = effective_pii_policy(ctx, *group, policy_scratch);
+  if (pii_policy.enforces_anything()) {
     const guard::Scanner* scanner = guard::shared_scanner();
     const guard::RequestFormat format =
         endpoint == Endpoint::chat_completions ? guard::RequestFormat::openai_chat : guard::RequestFormat::openai_embeddings;
-    if (scanner == nullptr || !guard::decide(*scanner, group->pii_policy, body, pii, format)) {
+    if (scanner == nullptr || !guard::decide(*scanner, pii_policy, body, pii, format)) {
       const Error unscanned{ErrorCode::internal_error, "the PII guard could not scan this request; it was not forwarded", {}};
       co_await write_error(ctx, unscanned);  // fail closed: never forward unscanned text
       co_return;
@@ -225,7 +231,7 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
       co_await write_error(ctx, blocked);
       co_return;
     }
-    if (pii.pin) needs.allowed_residency = &group->pii_policy.allowed_residency;
+    if (pii.pin) needs.allowed_residency = &pii_policy.allowed_residency;
     if (pii.redact) {
       redacted_body = guard::apply_splices(body, pii.splices);
       if (!inspect_request(redacted_body, endpoint, redacted_fields, error)) {
@@ -259,6 +265,7 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
       co_await sleep_until(ctx, wake);
     }
     ctx.metrics = d->metrics;
+    ctx.price = &d->price;
     ctx.log.deployment = d->id;
     ctx.log.attempts = planner.attempts();
     const auto started = Clock::now();
@@ -323,7 +330,7 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
     co_return;
   }
   const Error none{ErrorCode::no_deployment_available,
-                   pii.pin ? "the request carries personal data that may only go to residency [" + join_names(group->pii_policy.allowed_residency) +
+                   pii.pin ? "the request carries personal data that may only go to residency [" + join_names(pii_policy.allowed_residency) +
                                  "], and no deployment there is available for model '" + fields.model + "'"
                            : "no deployment of model '" + fields.model + "' is available right now (disabled, starting, or circuit open)",
                    {}};
@@ -367,6 +374,10 @@ std::string route_headers(const RequestContext& ctx, const routing::Deployment& 
 void record_usage(RequestContext& ctx, const Usage& usage) {
   ctx.log.input_tokens = usage.input_tokens;
   ctx.log.output_tokens = usage.output_tokens;
+  ctx.cached_input_tokens = usage.cached_input_tokens;
+  if (ctx.price != nullptr) {
+    ctx.cost_usd = tenancy::cost_usd(*ctx.price, {usage.input_tokens, usage.cached_input_tokens, usage.output_tokens});
+  }
   if (usage.input_tokens >= 0) {
     ctx.metrics->input_tokens.fetch_add(static_cast<std::uint64_t>(usage.input_tokens), std::memory_order_relaxed);
     ctx.metrics->input_token_usage.observe(static_cast<double>(usage.input_tokens));

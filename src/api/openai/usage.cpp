@@ -22,6 +22,18 @@ bool read_usage_object(od::object& counts, Usage& usage) {
       if (item.value().get_int64().get(value) == sj::SUCCESS) usage.input_tokens = value;
     } else if (name == "completion_tokens" || name == "output_tokens") {
       if (item.value().get_int64().get(value) == sj::SUCCESS) usage.output_tokens = value;
+    } else if (name == "prompt_tokens_details") {
+      od::object details;
+      if (item.value().get_object().get(details) != sj::SUCCESS) continue;
+      for (auto detail : details) {
+        std::string_view detail_name;
+        if (detail.unescaped_key().get(detail_name) != sj::SUCCESS) return false;
+        if (detail_name == "cached_tokens" && detail.value().get_int64().get(value) == sj::SUCCESS) {
+          usage.cached_input_tokens = value;
+        }
+      }
+    } else if (name == "cache_read_input_tokens") {  // Anthropic's spelling
+      if (item.value().get_int64().get(value) == sj::SUCCESS) usage.cached_input_tokens = value;
     }
   }
   return true;
@@ -75,6 +87,9 @@ bool read_answer_usage(std::string_view json, Usage& usage) {
     std::int64_t value = 0;
     if (counts["prompt_tokens"].get_int64().get(value) == sj::SUCCESS) usage.input_tokens = value;
     if (counts["completion_tokens"].get_int64().get(value) == sj::SUCCESS) usage.output_tokens = value;
+    if (counts.at_pointer("/prompt_tokens_details/cached_tokens").get_int64().get(value) == sj::SUCCESS) {
+      usage.cached_input_tokens = value;
+    }
   }
   return true;
 }

@@ -9,6 +9,7 @@ namespace baton::api::openai {
 struct Usage {
   std::int64_t input_tokens = -1;  // -1: not reported
   std::int64_t output_tokens = -1;
+  std::int64_t cached_input_tokens = 0;  // prompt_tokens_details.cached_tokens: priced lower
 };
 
 struct ChunkFacts {

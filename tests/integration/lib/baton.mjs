@@ -76,6 +76,13 @@ export async function startBaton(config, { env = {}, args = [], readyDeadlineMs 
   if (!fs.existsSync(BATON_BIN)) throw new Error(`baton binary not found at ${BATON_BIN} (set BATON_BIN)`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-it-'));
   const configPath = path.join(dir, 'baton.yaml');
+  // Every baton gets its own SQLite store unless the test names one: tests never share keys or usage.
+  const ownStore = `sqlite://${path.join(dir, 'baton.db')}`;
+  if (typeof config === 'string') {
+    if (!/^storage:/m.test(config)) config += `\nstorage:\n  url: "${ownStore}"\n`;
+  } else if (!config.storage?.url) {
+    config = { ...config, storage: { ...(config.storage ?? {}), url: ownStore } };
+  }
   fs.writeFileSync(configPath, typeof config === 'string' ? config : toYaml(config));
 
   const proc = spawn(BATON_BIN, ['serve', '--config', configPath, ...args], {
@@ -125,6 +132,7 @@ export async function startBaton(config, { env = {}, args = [], readyDeadlineMs 
     url,
     proc,
     configPath,
+    dir,
     exited,
     stdout: () => out,
     stderr: () => err,

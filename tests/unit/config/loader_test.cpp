@@ -135,3 +135,33 @@ TEST(ParseOrigin, Forms) {
 
 }  // namespace
 }  // namespace baton::config
+
+namespace baton::config {
+namespace {
+
+TEST(ConfigLoader, StorageAndPricingSettings) {
+  const LoadResult good = load_config_text(
+      "storage: { url: \"postgresql://baton@127.0.0.1:5432/baton\", redis: \"redis://127.0.0.1:6379/0\", fail_mode: closed,\n"
+      "           redis_timeout_ms: 50, usage_queue: 5000, usage_batch: 100, usage_flush_ms: 20, keys_refresh_ms: 100 }\n"
+      "pricing: { krw_per_usd: 1350, models: { my-model: { input_per_mtok: 1, output_per_mtok: 2 } } }\n",
+      "s.yaml");
+  ASSERT_TRUE(good.config) << (good.problems.empty() ? "" : good.problems[0].to_string());
+  EXPECT_TRUE(good.config->storage.fail_closed);
+  EXPECT_EQ(good.config->storage.redis_timeout_ms, 50U);
+  EXPECT_EQ(good.config->storage.usage_queue, 5000U);
+  EXPECT_DOUBLE_EQ(good.config->pricing.krw_per_usd, 1350);
+  EXPECT_DOUBLE_EQ(good.config->pricing.models.at("my-model").output_per_mtok, 2);
+
+  const LoadResult bad = load_config_text(
+      "storage:\n  url: \"mysql://x/y\"\n  redis: \"localhost:6379\"\n  fail_mode: maybe\n  colour: red\n"
+      "pricing:\n  krw_per_usd: 0\n",
+      "bad.yaml");
+  ASSERT_FALSE(bad.config);
+  std::vector<std::string> keys;
+  for (const Problem& p : bad.problems) keys.push_back(p.key + "@" + std::to_string(p.line));
+  EXPECT_EQ(keys, (std::vector<std::string>{"storage.colour@5", "storage.url@2", "storage.redis@3",
+                                            "storage.fail_mode@4", "pricing.krw_per_usd@7"}));
+}
+
+}  // namespace
+}  // namespace baton::config

@@ -1,0 +1,150 @@
+#include "tenancy/governance.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "store/redis_client.hpp"
+#include "tenancy/local_limiter.hpp"
+#include "tenancy/periods.hpp"
+#include "tenancy/pricing.hpp"
+
+namespace baton::tenancy {
+
+namespace {
+
+Subject subject_for(std::string scope, const store::Limits& limits, std::int64_t now_ms,
+                    const config::PricingConfig& pricing, bool fail_closed) {
+  Subject s;
+  s.scope = std::move(scope);
+  s.rpm = limits.rpm;
+  s.tpm = limits.tpm;
+  s.max_parallel = limits.max_parallel;
+  if (limits.budget > 0) {
+    s.budget_usd = to_usd(limits.budget, limits.budget_currency, pricing);
+    const PeriodWindow window = period_at(limits.budget_period, now_ms);
+    s.period_id = window.id;
+    s.period_end_ms = window.end_ms;
+  }
+  switch (limits.fail_mode) {
+    case store::FailMode::open: s.fail_mode = store::FailMode::open; break;
+    case store::FailMode::closed: s.fail_mode = store::FailMode::closed; break;
+    case store::FailMode::inherit: s.fail_mode = fail_closed ? store::FailMode::closed : store::FailMode::open; break;
+  }
+  return s;
+}
+
+}  // namespace
+
+Governance::Governance(const config::Config& config) : storage_(config.storage), pricing_(config.pricing) {
+  store_ = store::open_store(storage_.url);
+  backend_ = std::string(store_->backend());
+  store_->migrate();
+  const std::int64_t revision = store_->keys_revision();
+  auto directory = std::make_shared<const KeyDirectory>(store_->list_keys(), store_->list_teams(), revision);
+  directory_.store(directory, std::memory_order_release);
+
+  if (storage_.redis.empty()) {
+    limiter_ = std::make_unique<LocalLimiter>();
+  } else {
+    throw store::StoreError("REDIS-TODO");
+  }
+  seed_budgets(*store_, *directory);
+
+  const std::string url = storage_.url;
+  usage_ = std::make_unique<UsageWriter>([url] { return store::open_store(url); }, storage_.usage_queue,
+                                         storage_.usage_batch, std::chrono::milliseconds(storage_.usage_flush_ms));
+  schedule_refresh();
+  store_thread_ = std::thread([this] { store_io_.run(); });
+}
+
+Governance::~Governance() { stop(std::chrono::milliseconds(0)); }
+
+void Governance::stop(std::chrono::milliseconds usage_deadline) {
+  if (stopped_.exchange(true)) return;
+  asio::post(store_io_, [this] { refresh_timer_.cancel(); });
+  store_work_.reset();
+  if (store_thread_.joinable()) store_thread_.join();
+  usage_->stop(usage_deadline);
+}
+
+store::Store& Governance::admin_store() {
+  if (store_ == nullptr) store_ = store::open_store(storage_.url);
+  return *store_;
+}
+
+void Governance::refresh_now() {
+  asio::post(store_io_, [this] {
+    try {
+      refresh(admin_store());
+    } catch (const std::exception& e) {
+      store_.reset();
+      spdlog::warn("keys: reloading keys and teams failed: {}", e.what());
+    }
+  });
+}
+
+void Governance::schedule_refresh() {
+  refresh_timer_.expires_after(std::chrono::milliseconds(storage_.keys_refresh_ms));
+  refresh_timer_.async_wait([this](const error_code& ec) {
+    if (ec || stopped_.load()) return;
+    try {
+      refresh(admin_store());
+      if (refresh_failures_ > 0) spdlog::info("keys: the store answers again");
+      refresh_failures_ = 0;
+    } catch (const std::exception& e) {
+      store_.reset();
+      // Keys keep working from the last snapshot while the store is away; say so once, then rarely.
+      if (refresh_failures_++ % 100 == 0) {
+        spdlog::warn("keys: cannot poll the store for key changes (serving the last known keys): {}", e.what());
+      }
+    }
+    schedule_refresh();
+  });
+}
+
+void Governance::refresh(store::Store& store) {
+  const std::int64_t revision = store.keys_revision();
+  if (revision == directory()->revision()) return;
+  auto directory = std::make_shared<const KeyDirectory>(store.list_keys(), store.list_teams(), revision);
+  seed_budgets(store, *directory);
+  directory_.store(std::move(directory), std::memory_order_release);
+  directory_generation_.fetch_add(1, std::memory_order_release);
+}
+
+void Governance::seed_budgets(store::Store& store, const KeyDirectory& directory) {
+  // A restarted process (or a fresh Redis) learns this period's spend from the usage table, so a
+  // restart never resets a budget. seed_spend only fills what the limiter does not know yet.
+  const std::int64_t now = unix_now_ms();
+  std::set<std::string> seeded_teams;
+  auto seed = [&](const std::string& scope, const store::Limits& limits, const std::string& key_id,
+                  const std::string& team_id) {
+    if (limits.budget <= 0) return;
+    const PeriodWindow window = period_at(limits.budget_period, now);
+    limiter_->seed_spend(scope, window.id, store.spend_since(key_id, team_id, window.start_ms), window.end_ms);
+  };
+  for (const store::TeamRecord& team : directory.teams()) {
+    if (seeded_teams.insert(team.id).second) seed("team:" + team.id, team.limits, {}, team.id);
+  }
+  for (const KeyDirectory::Entry& entry : directory.entries()) {
+    if (entry.key.revoked_at_ms == 0) seed("key:" + entry.key.id, entry.key.limits, entry.key.id, {});
+  }
+}
+
+Ticket Governance::ticket_for(const Caller& caller, std::string request_id, double estimate_usd, std::int64_t now_ms,
+                              const config::PricingConfig& pricing) const {
+  Ticket ticket;
+  ticket.request_id = std::move(request_id);
+  ticket.estimate_usd = estimate_usd;
+  if (caller.status != Caller::Status::key || caller.entry == nullptr) return ticket;
+  const store::KeyRecord& key = caller.entry->key;
+  Subject key_subject = subject_for("key:" + key.id, key.limits, now_ms, pricing, storage_.fail_closed);
+  if (key_subject.limited()) ticket.subjects.push_back(std::move(key_subject));
+  if (const store::TeamRecord* team = caller.entry->team; team != nullptr) {
+    Subject team_subject = subject_for("team:" + team->id, team->limits, now_ms, pricing, storage_.fail_closed);
+    if (team_subject.limited()) ticket.subjects.push_back(std::move(team_subject));
+  }
+  return ticket;
+}
+
+}  // namespace baton::tenancy

@@ -1,0 +1,102 @@
+#include "tenancy/usage_writer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace baton::tenancy {
+
+namespace {
+constexpr auto kMaxRetryWait = std::chrono::milliseconds(2'000);
+}
+
+UsageWriter::UsageWriter(StoreFactory open_store, std::size_t capacity, std::size_t batch,
+                         std::chrono::milliseconds flush_every)
+    : open_store_(std::move(open_store)), capacity_(capacity), batch_(std::max<std::size_t>(batch, 1)),
+      flush_every_(flush_every) {
+  thread_ = std::thread([this] { run(); });
+}
+
+UsageWriter::~UsageWriter() { stop(std::chrono::milliseconds(0)); }
+
+bool UsageWriter::push(store::UsageRecord&& record) {
+  if (pending_.fetch_add(1, std::memory_order_relaxed) >= capacity_) {
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  bool wake = false;
+  {
+    const std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(record));
+    wake = queue_.size() == batch_;  // a full batch need not wait for the timer
+  }
+  if (wake) wake_.notify_one();
+  return true;
+}
+
+void UsageWriter::stop(std::chrono::milliseconds deadline) {
+  {
+    const std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    stop_deadline_ = std::chrono::steady_clock::now() + deadline;
+  }
+  wake_.notify_one();
+  thread_.join();
+  if (const std::uint64_t left = pending_.load(); left > 0) {
+    dropped_.fetch_add(left, std::memory_order_relaxed);
+    spdlog::error("usage: {} record(s) could not be written before shutdown", left);
+  }
+}
+
+bool UsageWriter::write(std::vector<store::UsageRecord>& batch) {
+  try {
+    if (store_ == nullptr) store_ = open_store_();
+    store_->insert_usage(batch);
+    return true;
+  } catch (const std::exception& e) {
+    failures_.fetch_add(1, std::memory_order_relaxed);
+    // Log the first failure and then every 100th: a database outage must not flood the log.
+    if (failures_.load(std::memory_order_relaxed) % 100 == 1) {
+      spdlog::warn("usage: writing {} record(s) failed, will retry: {}", batch.size(), e.what());
+    }
+    store_.reset();  // reconnect on the next try: the connection may be what broke
+    return false;
+  }
+}
+
+void UsageWriter::run() {
+  std::vector<store::UsageRecord> batch;
+  auto retry_wait = std::chrono::milliseconds(100);
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (batch.empty()) {
+      wake_.wait_for(lock, flush_every_, [&] { return stopping_ || queue_.size() >= batch_; });
+      if (queue_.empty()) {
+        if (stopping_) return;
+        continue;
+      }
+      // Take up to one batch from the front; later records keep their order behind it.
+      const std::size_t n = std::min(batch_, queue_.size());
+      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    lock.unlock();
+    const bool ok = write(batch);
+    lock.lock();
+    if (ok) {
+      pending_.fetch_sub(batch.size(), std::memory_order_relaxed);
+      written_.fetch_add(batch.size(), std::memory_order_relaxed);
+      batch.clear();
+      retry_wait = std::chrono::milliseconds(100);
+      continue;
+    }
+    if (stopping_ && std::chrono::steady_clock::now() >= stop_deadline_) return;
+    // Keep the batch and try again after a backoff; new records keep queueing meanwhile.
+    wake_.wait_for(lock, retry_wait, [&] { return stopping_ && std::chrono::steady_clock::now() >= stop_deadline_; });
+    retry_wait = std::min(retry_wait * 2, kMaxRetryWait);
+  }
+}
+
+}  // namespace baton::tenancy

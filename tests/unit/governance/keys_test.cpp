@@ -1,0 +1,111 @@
+#include "tenancy/keys.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace baton::tenancy {
+namespace {
+
+store::KeyRecord key_with(const std::string& secret, std::string id) {
+  store::KeyRecord k;
+  k.id = std::move(id);
+  k.hash = hash_secret(secret);
+  k.preview = secret_preview(secret);
+  return k;
+}
+
+TEST(Keys, SecretsAreLongRandomAndPrefixed) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 200; ++i) {
+    const std::string s = generate_secret();
+    ASSERT_TRUE(s.starts_with(kKeyPrefix));
+    ASSERT_EQ(s.size(), kKeyPrefix.size() + 43);
+    for (const char c : s.substr(kKeyPrefix.size())) ASSERT_TRUE(std::isalnum(static_cast<unsigned char>(c))) << s;
+    seen.insert(s);
+  }
+  EXPECT_EQ(seen.size(), 200U);
+}
+
+TEST(Keys, HashIsSha256HexAndPreviewHidesTheSecret) {
+  EXPECT_EQ(hash_secret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string s = generate_secret();
+  const std::string preview = secret_preview(s);
+  EXPECT_TRUE(preview.starts_with("sk-baton-"));
+  EXPECT_LT(preview.size(), 24U);
+  EXPECT_EQ(preview.find(s.substr(kKeyPrefix.size() + 3, 20)), std::string::npos);
+  EXPECT_TRUE(new_id("key").starts_with("key_"));
+  EXPECT_EQ(new_id("team").size(), 5U + 16U);
+}
+
+TEST(Keys, AuthenticateResolvesEveryStatus) {
+  const std::string live = generate_secret();
+  const std::string revoked = generate_secret();
+  const std::string expired = generate_secret();
+  std::vector<store::KeyRecord> keys{key_with(live, "key_live"), key_with(revoked, "key_revoked"),
+                                     key_with(expired, "key_expired")};
+  keys[1].revoked_at_ms = 10;
+  keys[2].expires_at_ms = 1'000;
+  auto dir = std::make_shared<const KeyDirectory>(std::move(keys), std::vector<store::TeamRecord>{}, 1);
+  const std::int64_t now = 5'000;
+  EXPECT_EQ(authenticate(dir, live, "", now).status, Caller::Status::key);
+  EXPECT_EQ(authenticate(dir, live, "", now).key_id(), "key_live");
+  EXPECT_EQ(authenticate(dir, revoked, "", now).status, Caller::Status::revoked);
+  EXPECT_EQ(authenticate(dir, expired, "", now).status, Caller::Status::expired);
+  EXPECT_EQ(authenticate(dir, expired, "", 999).status, Caller::Status::key);
+  EXPECT_EQ(authenticate(dir, live + "x", "", now).status, Caller::Status::unknown);
+  EXPECT_EQ(authenticate(dir, "", "", now).status, Caller::Status::missing);
+  EXPECT_EQ(authenticate(dir, "master-secret", "master-secret", now).status, Caller::Status::master);
+  EXPECT_EQ(authenticate(dir, "master-secreT", "master-secret", now).status, Caller::Status::unknown);
+}
+
+TEST(Keys, OpenModeOnlyWithoutMasterKeyAndWithoutKeys) {
+  auto empty = std::make_shared<const KeyDirectory>(std::vector<store::KeyRecord>{}, std::vector<store::TeamRecord>{}, 0);
+  EXPECT_EQ(authenticate(empty, "", "", 0).status, Caller::Status::open_mode);
+  EXPECT_EQ(authenticate(empty, "", "m", 0).status, Caller::Status::missing);
+  auto one = std::make_shared<const KeyDirectory>(std::vector<store::KeyRecord>{key_with("sk-baton-x", "key_1")},
+                                                  std::vector<store::TeamRecord>{}, 1);
+  EXPECT_EQ(authenticate(one, "", "", 0).status, Caller::Status::missing);
+}
+
+TEST(Keys, AllowedModelsOfKeyAndTeamBothApply) {
+  const std::string secret = generate_secret();
+  store::KeyRecord key = key_with(secret, "key_1");
+  key.team_id = "team_a";
+  key.limits.allowed_models = {"gpt-4o-mini", "local"};
+  store::TeamRecord team;
+  team.id = "team_a";
+  team.limits.allowed_models = {"local", "claude"};
+  auto dir = std::make_shared<const KeyDirectory>(std::vector<store::KeyRecord>{key}, std::vector<store::TeamRecord>{team}, 1);
+  const Caller caller = authenticate(dir, secret, "", 0);
+  ASSERT_EQ(caller.status, Caller::Status::key);
+  EXPECT_EQ(caller.team_id(), "team_a");
+  EXPECT_TRUE(caller.may_use("local"));
+  EXPECT_FALSE(caller.may_use("gpt-4o-mini"));  // the team does not allow it
+  EXPECT_FALSE(caller.may_use("claude"));       // the key does not allow it
+}
+
+TEST(Keys, BearerTokenParsing) {
+  EXPECT_EQ(bearer_token("Bearer sk-baton-abc"), "sk-baton-abc");
+  EXPECT_EQ(bearer_token("bearer  sk-baton-abc "), "sk-baton-abc");
+  EXPECT_EQ(bearer_token("sk-baton-abc"), "sk-baton-abc");  // x-api-key carries the bare key
+  EXPECT_EQ(bearer_token(""), "");
+}
+
+TEST(Keys, GuardOverrideParsing) {
+  config::PiiPolicyConfig p;
+  EXPECT_EQ(parse_guard_override(R"({"pii":{"action":"block","types":{"EMAIL":"allow"},"allowed_residency":["kr"]}})", p), "");
+  EXPECT_EQ(p.action, "block");
+  EXPECT_TRUE(p.action_set);
+  EXPECT_EQ(p.types.at("EMAIL"), "allow");
+  EXPECT_EQ(p.allowed_residency, std::vector<std::string>{"kr"});
+  config::PiiPolicyConfig q;
+  EXPECT_NE(parse_guard_override(R"({"pii":{"action":"shred"}})", q), "");
+  EXPECT_NE(parse_guard_override(R"({"pii":{"types":{"NOPE":"block"}}})", q), "");
+  EXPECT_NE(parse_guard_override(R"({"pii":{"colour":"red"}})", q), "");
+  EXPECT_NE(parse_guard_override(R"({"other":{}})", q), "");
+  EXPECT_NE(parse_guard_override("[]", q), "");
+}
+
+}  // namespace
+}  // namespace baton::tenancy
