@@ -91,8 +91,10 @@ awaitable<bool> admit(RequestContext& ctx, const routing::ModelGroup& group, std
   ctx.ticket = gov.ticket_for(ctx.caller, ctx.request_id, estimate, now, ctx.routes->config().pricing);
   if (ctx.ticket.subjects.empty()) co_return true;
   const tenancy::Admission admission = co_await gov.limiter().admit(ctx.ticket, now);
-  ctx.ticket_counted = admission.counted;
-  if (admission.outcome == tenancy::Outcome::admitted) co_return true;
+  if (admission.outcome == tenancy::Outcome::admitted) {
+    ctx.ticket_admitted = true;
+    co_return true;
+  }
 
   const tenancy::Subject* subject = nullptr;
   for (const tenancy::Subject& s : ctx.ticket.subjects) {
@@ -138,7 +140,7 @@ void finish(RequestContext& ctx) {
   const std::int64_t now = tenancy::unix_now_ms();
   const std::int64_t input = std::max<std::int64_t>(ctx.log.input_tokens, 0);
   const std::int64_t output = std::max<std::int64_t>(ctx.log.output_tokens, 0);
-  if (ctx.ticket_counted) {
+  if (ctx.ticket_admitted) {
     gov.limiter().settle(ctx.ticket, static_cast<std::uint64_t>(input + output), ctx.cost_usd, now);
   }
   store::UsageRecord record;

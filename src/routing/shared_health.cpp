@@ -86,7 +86,9 @@ awaitable<void> SharedHealth::tick() {
     co_return;
   }
 
-  // (a) Publish breakers that opened here since the last tick.
+  // (a) Publish breakers that opened here since the last tick. Not while disconnected: the SET
+  // would be dropped, so leave them unpublished and try again next tick.
+  const bool can_publish = client_.connected();
   const std::int64_t now_us = steady_us(Clock::now());
   const std::int64_t now_unix_ms = unix_ms_now();
   std::vector<std::string> mget{"MGET"};
@@ -94,7 +96,7 @@ awaitable<void> SharedHealth::tick() {
   for (const auto& [id, health] : view.deployments) {
     mget.push_back(breaker_key(id));
     const std::optional<std::int64_t> deadline = health->breaker().open_deadline_us();
-    if (!deadline || *deadline <= now_us) continue;
+    if (!can_publish || !deadline || *deadline <= now_us) continue;
     auto [known, fresh] = known_.try_emplace(id, *deadline);
     if (!fresh && known->second == *deadline) continue;  // published or adopted already
     known->second = *deadline;

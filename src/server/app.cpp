@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <set>
 
 #include "obs/metrics.hpp"
+#include "tenancy/redis_limiter.hpp"
 #include "server/worker.hpp"
 
 namespace baton::server {
@@ -101,6 +103,22 @@ void App::drain() {
   });
 }
 
+routing::HealthView App::shared_deployments() const {
+  // Health objects live for the whole process (routing::health_for), so the table is held only to
+  // read its deployment list. Managed local servers are per replica: their breakers stay local.
+  routing::HealthView view;
+  std::shared_ptr<const routing::RouteTable> table = routes();
+  std::set<std::string_view> seen;
+  for (const routing::ModelGroup& group : table->groups()) {
+    for (const routing::Deployment& d : group.deployments) {
+      if (d.local != nullptr || !seen.insert(d.id).second) continue;
+      view.deployments.emplace_back(d.id, d.health);
+    }
+  }
+  view.keep_alive = std::move(table);
+  return view;
+}
+
 void App::add_governance_metrics() {
   auto& registry = obs::Registry::instance();
   tenancy::UsageWriter& usage = governance_->usage();
@@ -112,6 +130,12 @@ void App::add_governance_metrics() {
                      [&usage] { return static_cast<double>(usage.pending()); });
   registry.add_gauge("baton_usage_write_failures", "Failed usage batch writes (retried).",
                      [&usage] { return static_cast<double>(usage.write_failures()); });
+  if (auto* redis_limiter = dynamic_cast<tenancy::RedisLimiter*>(&governance_->limiter())) {
+    registry.add_gauge("baton_limiter_fail_open_total", "Requests admitted uncounted because Redis did not answer.",
+                       [redis_limiter] { return static_cast<double>(redis_limiter->fail_open_count()); });
+    registry.add_gauge("baton_limiter_fail_closed_total", "Requests refused (503) because Redis did not answer.",
+                       [redis_limiter] { return static_cast<double>(redis_limiter->fail_closed_count()); });
+  }
 }
 
 namespace {
@@ -170,6 +194,10 @@ int App::run() {
                                       [this] { return static_cast<double>(access_log_->dropped()); });
 
   add_governance_metrics();
+  if (governance_->redis() != nullptr) {
+    shared_health_ = std::make_unique<routing::SharedHealth>(*governance_->redis(), [this] { return shared_deployments(); });
+    shared_health_->start();
+  }
 
   asio::signal_set signals(main_io_, SIGTERM, SIGINT, SIGHUP);
   signals.add(SIGCHLD);

@@ -11,6 +11,7 @@
 #include "obs/access_log.hpp"
 #include "providers/llama_server.hpp"
 #include "routing/route_table.hpp"
+#include "routing/shared_health.hpp"
 #include "tenancy/governance.hpp"
 
 namespace baton::server {
@@ -45,12 +46,14 @@ class App {
   void install(config::Config config);
   void log_providers(const routing::RouteTable& routes) const;
   void add_governance_metrics();
+  routing::HealthView shared_deployments() const;
 
   std::string config_path_;
   config::ServerConfig server_;  // listen/workers/limits: fixed for the life of the process
   std::atomic<std::shared_ptr<const routing::RouteTable>> routes_;
   std::unique_ptr<obs::AccessLog> access_log_;
   std::unique_ptr<tenancy::Governance> governance_;  // storage settings are fixed for the process
+  std::unique_ptr<routing::SharedHealth> shared_health_;  // with Redis: breakers agree across replicas
   asio::ssl::context tls_context_{asio::ssl::context::tls_client};
   http::ProxySettings proxies_;
   asio::io_context main_io_{1};  // signals and local model supervision; declared before their users

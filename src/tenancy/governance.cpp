@@ -8,6 +8,7 @@
 #include "tenancy/local_limiter.hpp"
 #include "tenancy/periods.hpp"
 #include "tenancy/pricing.hpp"
+#include "tenancy/redis_limiter.hpp"
 
 namespace baton::tenancy {
 
@@ -47,7 +48,13 @@ Governance::Governance(const config::Config& config) : storage_(config.storage),
   if (storage_.redis.empty()) {
     limiter_ = std::make_unique<LocalLimiter>();
   } else {
-    throw store::StoreError("REDIS-TODO");
+    std::string why;
+    const std::optional<store::RedisUrl> url = store::RedisUrl::parse(storage_.redis, &why);
+    if (!url) throw store::StoreError("storage.redis: " + why);
+    redis_ = std::make_unique<store::RedisClient>(*url);
+    RedisLimiter::Options options;
+    options.timeout = std::chrono::milliseconds(storage_.redis_timeout_ms);
+    limiter_ = std::make_unique<RedisLimiter>(*redis_, options);
   }
   seed_budgets(*store_, *directory);
 
