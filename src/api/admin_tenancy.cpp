@@ -78,13 +78,15 @@ awaitable<void> create_key(RequestContext& ctx) {
   key.id = tenancy::new_id("key");
   key.hash = tenancy::hash_secret(secret);
   key.preview = tenancy::secret_preview(secret);
-  const std::function<bool(store::Store&)> save_key = [key](store::Store& s) {
+  tenancy::Governance& gov = governance(ctx);
+  const std::function<bool(store::Store&)> save_key = [&gov, key](store::Store& s) {
     if (!key.team_id.empty()) {
       bool found = false;
       for (const store::TeamRecord& t : s.list_teams()) found = found || t.id == key.team_id;
       if (!found) return false;
     }
     s.put_key(key);
+    gov.refresh_after_change(s);
     return true;
   };
   tenancy::StoreOutcome<bool> saved = co_await governance(ctx).on_store<bool>(save_key);
@@ -97,7 +99,6 @@ awaitable<void> create_key(RequestContext& ctx) {
     co_await write_error(ctx, failure);
     co_return;
   }
-  governance(ctx).refresh_now();
   json::object created = tenancy::key_to_json(key);
   created["key"] = secret;
   const json::value out = std::move(created);
@@ -131,7 +132,12 @@ awaitable<void> list_or_get_keys(RequestContext& ctx, const std::string& id) {
 
 awaitable<void> revoke_key(RequestContext& ctx, const std::string& id) {
   const std::int64_t now = tenancy::unix_now_ms();
-  const std::function<bool(store::Store&)> revoke = [id, now](store::Store& s) { return s.revoke_key(id, now); };
+  tenancy::Governance& gov = governance(ctx);
+  const std::function<bool(store::Store&)> revoke = [&gov, id, now](store::Store& s) {
+    const bool revoked = s.revoke_key(id, now);
+    gov.refresh_after_change(s);
+    return revoked;
+  };
   tenancy::StoreOutcome<bool> revoked =
       co_await governance(ctx).on_store<bool>(revoke);
   if (!revoked.error.empty()) {
@@ -143,7 +149,6 @@ awaitable<void> revoke_key(RequestContext& ctx, const std::string& id) {
     co_await write_error(ctx, failure);
     co_return;
   }
-  governance(ctx).refresh_now();
   const json::value out = json::object{{"id", id}, {"object", "key"}, {"revoked", true}};
   co_await write_json(ctx, 200, out);
 }
@@ -165,7 +170,8 @@ awaitable<void> put_team(RequestContext& ctx) {
     store::TeamRecord team;
     bool created = false;
   };
-  const std::function<Saved(store::Store&)> save_team = [body_text, now](store::Store& s) {
+  tenancy::Governance& gov = governance(ctx);
+  const std::function<Saved(store::Store&)> save_team = [&gov, body_text, now](store::Store& s) {
     const json::object fields = json::parse(body_text).as_object();
     Saved result;
     const json::value* id = fields.if_contains("id");
@@ -186,6 +192,7 @@ awaitable<void> put_team(RequestContext& ctx) {
     }
     tenancy::read_team_fields(fields, result.team);  // validated above
     s.put_team(result.team);
+    gov.refresh_after_change(s);
     return result;
   };
   tenancy::StoreOutcome<Saved> saved = co_await governance(ctx).on_store<Saved>(save_team);
@@ -193,7 +200,6 @@ awaitable<void> put_team(RequestContext& ctx) {
     co_await store_failed(ctx, saved.error);
     co_return;
   }
-  governance(ctx).refresh_now();
   const json::value out = tenancy::team_to_json(saved.value.team);
   co_await write_json(ctx, saved.value.created ? 201 : 200, out);
 }
@@ -224,7 +230,12 @@ awaitable<void> list_or_get_teams(RequestContext& ctx, const std::string& id) {
 }
 
 awaitable<void> delete_team(RequestContext& ctx, const std::string& id) {
-  const std::function<bool(store::Store&)> remove_team = [id](store::Store& s) { return s.delete_team(id); };
+  tenancy::Governance& gov = governance(ctx);
+  const std::function<bool(store::Store&)> remove_team = [&gov, id](store::Store& s) {
+    const bool deleted = s.delete_team(id);
+    gov.refresh_after_change(s);
+    return deleted;
+  };
   tenancy::StoreOutcome<bool> deleted =
       co_await governance(ctx).on_store<bool>(remove_team);
   if (!deleted.error.empty()) {
@@ -236,7 +247,6 @@ awaitable<void> delete_team(RequestContext& ctx, const std::string& id) {
     co_await write_error(ctx, failure);
     co_return;
   }
-  governance(ctx).refresh_now();
   const json::value out = json::object{{"id", id}, {"object", "team"}, {"deleted", true}};
   co_await write_json(ctx, 200, out);
 }

@@ -66,6 +66,7 @@ awaitable<bool> authenticate(RequestContext& ctx) {
 
 awaitable<bool> admit(RequestContext& ctx, const routing::ModelGroup& group, std::uint64_t est_input_tokens,
                       std::uint64_t est_output_tokens) {
+  ctx.usage_expected = true;  // from here on every outcome, refusals included, leaves a usage record
   if (!ctx.caller.may_use(group.config->name)) {
     const Error denied{ErrorCode::permission_denied,
                        "this API key may not use model '" + group.config->name + "'", "model"};
@@ -73,7 +74,6 @@ awaitable<bool> admit(RequestContext& ctx, const routing::ModelGroup& group, std
     co_return false;
   }
   tenancy::Governance& gov = governance(ctx);
-  ctx.usage_expected = true;
   if (!gov.usage().has_room() && fails_closed(ctx, gov.storage().fail_closed)) {
     const Error full{ErrorCode::store_unavailable,
                      "usage records cannot be written right now and this key's fail mode is closed", {}};

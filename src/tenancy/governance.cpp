@@ -80,17 +80,6 @@ store::Store& Governance::admin_store() {
   return *store_;
 }
 
-void Governance::refresh_now() {
-  asio::post(store_io_, [this] {
-    try {
-      refresh(admin_store());
-    } catch (const std::exception& e) {
-      store_.reset();
-      spdlog::warn("keys: reloading keys and teams failed: {}", e.what());
-    }
-  });
-}
-
 void Governance::schedule_refresh() {
   refresh_timer_.expires_after(std::chrono::milliseconds(storage_.keys_refresh_ms));
   refresh_timer_.async_wait([this](const error_code& ec) {

@@ -59,8 +59,9 @@ class Governance {
   template <class T>
   awaitable<StoreOutcome<T>> on_store(const std::function<T(store::Store&)>& fn);
 
-  // Reloads keys and teams now (this replica's admin changes take effect before the next poll).
-  void refresh_now();
+  // Reloads keys and teams now, from inside an on_store job: the admin call that changed a key
+  // answers only after this replica's workers see the change.
+  void refresh_after_change(store::Store& store) { refresh(store); }
 
   // Subjects (key, team) and their limits for one request; empty subjects when nothing is limited.
   Ticket ticket_for(const Caller& caller, std::string request_id, double estimate_usd, std::int64_t now_ms,

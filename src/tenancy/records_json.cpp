@@ -1,5 +1,7 @@
 #include "tenancy/records_json.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -215,7 +217,12 @@ std::string read_team_fields(const json::object& body, store::TeamRecord& team) 
     if (std::find(std::begin(kKnown), std::end(kKnown), name) == std::end(kKnown)) return std::string(name) + ": unknown field";
   }
   if (const json::value* v = body.if_contains("id"); v != nullptr && !v->is_null()) {
-    if (!v->is_string() || v->as_string().empty() || v->as_string().size() > 128) return "id must be a non-empty string";
+    // Ids appear in URL paths (/admin/teams/{id}) and Redis keys: keep them to URL-safe characters.
+    const bool valid = v->is_string() && !v->as_string().empty() && v->as_string().size() <= 128 &&
+                       std::all_of(v->as_string().begin(), v->as_string().end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+                       });
+    if (!valid) return "id must be 1-128 characters of A-Z a-z 0-9 - _ .";
     team.id = std::string(v->as_string());
   }
   if (const json::value* v = body.if_contains("name"); v != nullptr && !v->is_null()) {

@@ -1,0 +1,66 @@
+// What needs no database server: storage.url shapes, in-memory and file SQLite, the enum texts.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "store/store.hpp"
+
+namespace baton::store {
+namespace {
+
+TEST(StoreUrl, AcceptsTheShapesEachBackendTakes) {
+  EXPECT_EQ(validate_store_url("sqlite://var/baton.db"), "");
+  EXPECT_EQ(validate_store_url("sqlite:///var/lib/baton/baton.db"), "");
+  EXPECT_EQ(validate_store_url("sqlite::memory:"), "");
+  EXPECT_EQ(validate_store_url("postgresql://baton@db.internal:5432/baton"), "");
+  EXPECT_EQ(validate_store_url("postgres://baton:secret@10.0.0.5/baton?sslmode=require"), "");
+  EXPECT_NE(validate_store_url(""), "");
+  EXPECT_NE(validate_store_url("sqlite://"), "");
+  EXPECT_NE(validate_store_url("mysql://root@localhost/baton"), "");
+  EXPECT_NE(validate_store_url("var/baton.db"), "");
+  EXPECT_NE(validate_store_url("postgresql://h/db?no_such_option=1"), "");
+  EXPECT_THROW(open_store("mysql://root@localhost/baton"), StoreError);
+}
+
+TEST(StoreUrl, MemoryDatabasesWork) {
+  auto store = open_store("sqlite::memory:");
+  store->migrate();
+  TeamRecord team;
+  team.id = "team_a";
+  store->put_team(team);
+  EXPECT_EQ(store->list_teams().size(), 1u);
+  EXPECT_EQ(open_store("sqlite::memory:")->schema_version(), 0);  // each connection has its own
+}
+
+TEST(StoreUrl, SqliteFilesUseWal) {
+  const auto dir = std::filesystem::temp_directory_path() / ("baton-store-wal-" + std::to_string(getpid()));
+  const auto path = dir / "a" / "b" / "baton.db";
+  open_store("sqlite://" + path.string())->migrate();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* statement = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)), "wal");  // persistent per file
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(StoreRecords, EnumsRoundTripThroughText) {
+  for (BudgetPeriod period : {BudgetPeriod::daily, BudgetPeriod::weekly, BudgetPeriod::monthly}) {
+    EXPECT_EQ(parse_budget_period(to_string(period)), period);
+  }
+  for (FailMode mode : {FailMode::inherit, FailMode::open, FailMode::closed}) {
+    EXPECT_EQ(parse_fail_mode(to_string(mode)), mode);
+  }
+  EXPECT_EQ(to_string(BudgetPeriod::monthly), "monthly");
+  EXPECT_EQ(to_string(FailMode::closed), "closed");
+  EXPECT_EQ(parse_budget_period("Monthly"), std::nullopt);
+  EXPECT_EQ(parse_fail_mode(""), std::nullopt);
+}
+
+}  // namespace
+}  // namespace baton::store
