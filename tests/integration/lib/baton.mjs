@@ -17,7 +17,10 @@ export const BATON_BIN = process.env.BATON_BIN || path.join(REPO_ROOT, 'build', 
 const live = new Set(); // every baton we started and that has not exited yet
 process.on('exit', () => { for (const p of live) try { p.kill('SIGKILL'); } catch { /* gone */ } });
 
-/** Poll `fn` (sync or async) until it returns a truthy value; throws after `deadlineMs`. */
+/**
+ * Poll `fn` (sync or async) until it returns a truthy value; throws after `deadlineMs`. An error
+ * with `fatal: true` (e.g. the process under test exited) ends the wait at once.
+ */
 export async function waitFor(fn, deadlineMs = 5000, { intervalMs = 20, what = 'condition' } = {}) {
   const end = Date.now() + deadlineMs;
   let lastErr;
@@ -25,7 +28,10 @@ export async function waitFor(fn, deadlineMs = 5000, { intervalMs = 20, what = '
     try {
       const v = await fn();
       if (v) return v;
-    } catch (err) { lastErr = err; }
+    } catch (err) {
+      if (err?.fatal) throw err;
+      lastErr = err;
+    }
     if (Date.now() > end) {
       throw new Error(`waitFor(${what}) timed out after ${deadlineMs} ms${lastErr ? `; last error: ${lastErr.message}` : ''}`);
     }
@@ -102,7 +108,7 @@ export async function startBaton(config, { env = {}, args = [], readyDeadlineMs 
 
   const fail = (why) => {
     try { proc.kill('SIGKILL'); } catch { /* gone */ }
-    return new Error(`${why}\n--- baton stdout ---\n${out}\n--- baton stderr ---\n${err}\n--- config ${configPath} ---\n${fs.readFileSync(configPath, 'utf8')}`);
+    return Object.assign(new Error(`${why}\n--- baton stdout ---\n${out}\n--- baton stderr ---\n${err}\n--- config ${configPath} ---\n${fs.readFileSync(configPath, 'utf8')}`), { fatal: true });
   };
 
   let port;
@@ -118,7 +124,7 @@ export async function startBaton(config, { env = {}, args = [], readyDeadlineMs 
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => {
-      if (exitInfo) throw new Error(`baton exited (code ${exitInfo.code})`);
+      if (exitInfo) throw Object.assign(new Error(`baton exited (code ${exitInfo.code})`), { fatal: true });
       const r = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) });
       await r.arrayBuffer();
       return r.status === 200;
