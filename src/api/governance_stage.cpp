@@ -5,6 +5,7 @@
 #include "server/app.hpp"
 #include "server/worker.hpp"
 #include "tenancy/governance.hpp"
+#include "tenancy/local_limiter.hpp"
 #include "tenancy/periods.hpp"
 #include "tenancy/pricing.hpp"
 
@@ -90,7 +91,12 @@ awaitable<bool> admit(RequestContext& ctx, const routing::ModelGroup& group, std
   const std::int64_t now = tenancy::unix_now_ms();
   ctx.ticket = gov.ticket_for(ctx.caller, ctx.request_id, estimate, now, ctx.routes->config().pricing);
   if (ctx.ticket.subjects.empty()) co_return true;
-  const tenancy::Admission admission = co_await gov.limiter().admit(ctx.ticket, now);
+  tenancy::Admission admission;
+  if (tenancy::LocalLimiter* local = gov.local_limiter(); local != nullptr) {
+    admission = local->try_admit(ctx.ticket, now);
+  } else {
+    admission = co_await gov.limiter().admit(ctx.ticket, now);
+  }
   if (admission.outcome == tenancy::Outcome::admitted) {
     ctx.ticket_admitted = true;
     co_return true;

@@ -46,7 +46,9 @@ Governance::Governance(const config::Config& config) : storage_(config.storage),
   directory_.store(directory, std::memory_order_release);
 
   if (storage_.redis.empty()) {
-    limiter_ = std::make_unique<LocalLimiter>();
+    auto local = std::make_unique<LocalLimiter>();
+    local_limiter_ = local.get();
+    limiter_ = std::move(local);
   } else {
     std::string why;
     const std::optional<store::RedisUrl> url = store::RedisUrl::parse(storage_.redis, &why);

@@ -26,6 +26,8 @@ class RedisClient;
 
 namespace baton::tenancy {
 
+class LocalLimiter;
+
 template <class T>
 struct StoreOutcome {
   T value{};
@@ -49,6 +51,8 @@ class Governance {
   // so the request path reads one relaxed atomic instead of the shared pointer's lock and count.
   std::uint64_t directory_generation() const { return directory_generation_.load(std::memory_order_acquire); }
   Limiter& limiter() { return *limiter_; }
+  // Set when limits are per process: its admission never waits, so callers skip the coroutine.
+  LocalLimiter* local_limiter() { return local_limiter_; }
   UsageWriter& usage() { return *usage_; }
   store::RedisClient* redis() { return redis_.get(); }
   const config::StorageConfig& storage() const { return storage_; }
@@ -81,6 +85,7 @@ class Governance {
   std::atomic<std::uint64_t> directory_generation_{1};
   std::unique_ptr<store::RedisClient> redis_;
   std::unique_ptr<Limiter> limiter_;
+  LocalLimiter* local_limiter_ = nullptr;
   std::unique_ptr<UsageWriter> usage_;
 
   asio::io_context store_io_{1};

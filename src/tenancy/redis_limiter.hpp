@@ -21,7 +21,7 @@
 //
 // Failure: when Redis does not answer within `timeout` (down, stalled, or an error), the subjects'
 // fail modes decide: any subject closed -> Outcome::unavailable for that scope; all open ->
-// admitted with counted = false. After a timeout the script may still have run, so a release (a
+// admitted with counted = false (`inherit`, which should be resolved before, counts as open). After a timeout the script may still have run, so a release (a
 // settle of 0 tokens and $0) is sent behind it to free the slot and the reservation.
 #include <atomic>
 #include <chrono>

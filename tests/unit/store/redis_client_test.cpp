@@ -139,6 +139,25 @@ TEST(RedisClient, PipelinesManyCommandsFromSeveralThreads) {
   EXPECT_EQ(call(client, {"GET", "counter"}).str, std::to_string(kTotal));
 }
 
+TEST(RedisClient, LargeValuesTravelWholeBothWays) {
+  // Far past hiredis' 16 KiB read and the socket buffers: exercises partial writes and reading a
+  // reply across many wakeups.
+  test::RedisServer server;
+  RedisClient client(url_of(server));
+  std::string big(4 << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + (i / 4096) % 26);
+  ASSERT_TRUE(call(client, {"SET", "big", big}).ok());
+  asio::io_context io;
+  int matched = 0;
+  for (int i = 0; i < 8; ++i) {
+    asio::co_spawn(io, run(client, {"GET", "big"}), [&](std::exception_ptr, RedisReply reply) {
+      if (reply.str == big) ++matched;
+    });
+  }
+  io.run();
+  EXPECT_EQ(matched, 8);
+}
+
 TEST(RedisClient, TimesOutOnAStalledServerAndDropsTheLateReply) {
   test::RedisServer server;
   RedisClient client(url_of(server));
