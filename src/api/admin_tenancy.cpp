@@ -105,29 +105,36 @@ awaitable<void> create_key(RequestContext& ctx) {
   co_await write_json(ctx, 201, out);
 }
 
-awaitable<void> list_or_get_keys(RequestContext& ctx, const std::string& id) {
-  const std::function<std::vector<store::KeyRecord>(store::Store&)> load_keys = [](store::Store& s) { return s.list_keys(); };
-  tenancy::StoreOutcome<std::vector<store::KeyRecord>> keys =
-      co_await governance(ctx).on_store<std::vector<store::KeyRecord>>(load_keys);
-  if (!keys.error.empty()) {
-    co_await store_failed(ctx, keys.error);
+// GET on a collection (id empty: the whole list) or on one item of it.
+template <class Record>
+awaitable<void> list_or_get(RequestContext& ctx, const std::string& id,
+                            const std::function<std::vector<Record>(store::Store&)>& load,
+                            json::object (*to_json)(const Record&), std::string_view noun) {
+  tenancy::StoreOutcome<std::vector<Record>> records = co_await governance(ctx).on_store<std::vector<Record>>(load);
+  if (!records.error.empty()) {
+    co_await store_failed(ctx, records.error);
     co_return;
   }
   if (!id.empty()) {
-    for (const store::KeyRecord& key : keys.value) {
-      if (key.id != id) continue;
-      const json::value one = tenancy::key_to_json(key);
+    for (const Record& record : records.value) {
+      if (record.id != id) continue;
+      const json::value one = to_json(record);
       co_await write_json(ctx, 200, one);
       co_return;
     }
-    const Error failure{ErrorCode::not_found, "no key with id '" + id + "'", {}};
+    const Error failure{ErrorCode::not_found, "no " + std::string(noun) + " with id '" + id + "'", {}};
     co_await write_error(ctx, failure);
     co_return;
   }
   json::array data;
-  for (const store::KeyRecord& key : keys.value) data.emplace_back(tenancy::key_to_json(key));
+  for (const Record& record : records.value) data.emplace_back(to_json(record));
   const json::value list = json::object{{"object", "list"}, {"data", std::move(data)}};
   co_await write_json(ctx, 200, list);
+}
+
+awaitable<void> list_or_get_keys(RequestContext& ctx, const std::string& id) {
+  const std::function<std::vector<store::KeyRecord>(store::Store&)> load_keys = [](store::Store& s) { return s.list_keys(); };
+  co_await list_or_get<store::KeyRecord>(ctx, id, load_keys, &tenancy::key_to_json, "key");
 }
 
 awaitable<void> revoke_key(RequestContext& ctx, const std::string& id) {
@@ -206,27 +213,7 @@ awaitable<void> put_team(RequestContext& ctx) {
 
 awaitable<void> list_or_get_teams(RequestContext& ctx, const std::string& id) {
   const std::function<std::vector<store::TeamRecord>(store::Store&)> load_teams = [](store::Store& s) { return s.list_teams(); };
-  tenancy::StoreOutcome<std::vector<store::TeamRecord>> teams =
-      co_await governance(ctx).on_store<std::vector<store::TeamRecord>>(load_teams);
-  if (!teams.error.empty()) {
-    co_await store_failed(ctx, teams.error);
-    co_return;
-  }
-  if (!id.empty()) {
-    for (const store::TeamRecord& team : teams.value) {
-      if (team.id != id) continue;
-      const json::value one = tenancy::team_to_json(team);
-      co_await write_json(ctx, 200, one);
-      co_return;
-    }
-    const Error failure{ErrorCode::not_found, "no team with id '" + id + "'", {}};
-    co_await write_error(ctx, failure);
-    co_return;
-  }
-  json::array data;
-  for (const store::TeamRecord& team : teams.value) data.emplace_back(tenancy::team_to_json(team));
-  const json::value list = json::object{{"object", "list"}, {"data", std::move(data)}};
-  co_await write_json(ctx, 200, list);
+  co_await list_or_get<store::TeamRecord>(ctx, id, load_teams, &tenancy::team_to_json, "team");
 }
 
 awaitable<void> delete_team(RequestContext& ctx, const std::string& id) {
