@@ -5,7 +5,7 @@ CONFIG      ?= examples/baton.yaml
 CMAKE_FLAGS ?=
 JOBS        ?= $(shell nproc)
 
-.PHONY: run test build deps deps-test llama model node-deps bench clean
+.PHONY: run test build deps deps-test llama model node-deps bench clean fuzz fuzz-build test-asan test-tsan
 
 run: deps build model
 	@mkdir -p var
@@ -38,6 +38,35 @@ node-deps:
 bench: deps build
 	@scripts/install-deps.sh bench
 	@ls $(BUILD_DIR)/*_bench 2>/dev/null | while read b; do echo "== $$b"; $$b; done
+
+# Fuzzing (clang + libFuzzer, ASan+UBSan): each target in fuzz/ for FUZZ_SECONDS on a scratch copy of
+# fuzz/corpus/<target>; fails when any crashes. FUZZ_TARGETS narrows the set. See docs/RELIABILITY.md.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: fuzz-build
+	fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build: deps
+	@scripts/install-deps.sh fuzz
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBATON_FUZZ=ON \
+	  -DBATON_WERROR=OFF -DBUILD_TESTING=OFF -DBATON_BENCH=OFF >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+
+# The unit and integration suites under sanitizers (GCC; -Werror off: GCC 12 warns falsely in
+# src/http/upstream.cpp under ASan). SANITIZER_CTEST narrows the run, e.g. SANITIZER_CTEST="-L unit".
+SANITIZER_CTEST ?=
+SANITIZER_CMAKE = -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBATON_WERROR=OFF -DBATON_BENCH=OFF
+test-asan: deps-test model node-deps
+	@cmake -S . -B build-asan $(SANITIZER_CMAKE) -DBATON_SANITIZE=ON >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure --timeout 1800 -j2 $(SANITIZER_CTEST)
+
+test-tsan: deps-test model node-deps
+	@cmake -S . -B build-tsan $(SANITIZER_CMAKE) -DBATON_SANITIZE_THREAD=ON >/dev/null
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure --timeout 1800 -j2 $(SANITIZER_CTEST)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages baton needs, only those missing (idempotent, quiet when all present).
-# Usage: scripts/install-deps.sh [build|test|bench]   (each level includes the ones before it)
+# Usage: scripts/install-deps.sh [build|test|bench|fuzz]   (build/test/bench: each includes the ones before it;
+#        fuzz: build + clang and its libFuzzer/sanitizer runtimes)
 set -euo pipefail
 
 level="${1:-build}"
@@ -10,13 +11,15 @@ build_pkgs=(build-essential cmake ninja-build pkg-config ccache git
   nodejs npm ca-certificates curl)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev openssl postgresql redis-server)
 bench_pkgs=(wrk nginx-light linux-perf)
+fuzz_pkgs=(clang libclang-rt-14-dev)
 
 wanted=("${build_pkgs[@]}")
 case "$level" in
   build) ;;
   test) wanted+=("${test_pkgs[@]}") ;;
   bench) wanted+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "install-deps: unknown level '$level' (build|test|bench)" >&2; exit 2 ;;
+  fuzz) wanted+=("${fuzz_pkgs[@]}") ;;
+  *) echo "install-deps: unknown level '$level' (build|test|bench|fuzz)" >&2; exit 2 ;;
 esac
 
 missing=()

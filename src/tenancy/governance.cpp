@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <set>
 
 #include "store/redis_client.hpp"
@@ -14,16 +15,25 @@ namespace baton::tenancy {
 
 namespace {
 
-Subject subject_for(std::string scope, const store::Limits& limits, std::int64_t now_ms,
+// The budget period around `now_ms`. Formatting its id costs more than the rest of a ticket, and it
+// changes once a day at most: remember the last answer per period kind, per thread.
+const PeriodWindow& cached_period(store::BudgetPeriod period, std::int64_t now_ms) {
+  thread_local std::array<PeriodWindow, 3> cache{};
+  PeriodWindow& slot = cache[static_cast<std::size_t>(period)];
+  if (now_ms < slot.start_ms || now_ms >= slot.end_ms) slot = period_at(period, now_ms);
+  return slot;
+}
+
+Subject subject_for(const std::string& scope, const store::Limits& limits, std::int64_t now_ms,
                     const config::PricingConfig& pricing, bool fail_closed) {
   Subject s;
-  s.scope = std::move(scope);
+  s.scope = scope;
   s.rpm = limits.rpm;
   s.tpm = limits.tpm;
   s.max_parallel = limits.max_parallel;
   if (limits.budget > 0) {
     s.budget_usd = to_usd(limits.budget, limits.budget_currency, pricing);
-    const PeriodWindow window = period_at(limits.budget_period, now_ms);
+    const PeriodWindow& window = cached_period(limits.budget_period, now_ms);
     s.period_id = window.id;
     s.period_end_ms = window.end_ms;
   }
@@ -136,10 +146,10 @@ Ticket Governance::ticket_for(const Caller& caller, std::string request_id, doub
   ticket.estimate_usd = estimate_usd;
   if (caller.status != Caller::Status::key || caller.entry == nullptr) return ticket;
   const store::KeyRecord& key = caller.entry->key;
-  Subject key_subject = subject_for("key:" + key.id, key.limits, now_ms, pricing, storage_.fail_closed);
+  Subject key_subject = subject_for(caller.entry->key_scope, key.limits, now_ms, pricing, storage_.fail_closed);
   if (key_subject.limited()) ticket.subjects.push_back(std::move(key_subject));
   if (const store::TeamRecord* team = caller.entry->team; team != nullptr) {
-    Subject team_subject = subject_for("team:" + team->id, team->limits, now_ms, pricing, storage_.fail_closed);
+    Subject team_subject = subject_for(caller.entry->team_scope, team->limits, now_ms, pricing, storage_.fail_closed);
     if (team_subject.limited()) ticket.subjects.push_back(std::move(team_subject));
   }
   return ticket;

@@ -151,6 +151,8 @@ KeyDirectory::KeyDirectory(std::vector<store::KeyRecord> keys, std::vector<store
       if (parse_guard_override(entry.team->limits.guard_json, policy).empty()) entry.team_guard = std::move(policy);
     }
     std::string digest = from_hex(key.hash);
+    entry.key_scope = "key:" + key.id;
+    if (entry.team != nullptr) entry.team_scope = "team:" + entry.team->id;
     entry.key = std::move(key);
     if (digest.size() != SHA256_DIGEST_LENGTH) continue;  // a corrupt row can never match a request
     by_digest_.emplace(std::move(digest), entries_.size());

@@ -36,6 +36,8 @@ class KeyDirectory {
     const store::TeamRecord* team = nullptr;
     std::optional<config::PiiPolicyConfig> key_guard;   // parsed guard_json
     std::optional<config::PiiPolicyConfig> team_guard;
+    std::string key_scope;   // "key:<id>": limiter scopes, built once per directory, not per request
+    std::string team_scope;  // "team:<id>" or empty
   };
 
   KeyDirectory(std::vector<store::KeyRecord> keys, std::vector<store::TeamRecord> teams, std::int64_t revision);
