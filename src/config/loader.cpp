@@ -153,8 +153,8 @@ void read_server(Reader& r, const YAML::Node& node, ServerConfig& s) {
   if (r.read_string(node, "server", "listen", listen)) {
     const std::size_t colon = listen.rfind(':');
     unsigned port = 0;
-    const char* port_begin = listen.data() + colon + 1;
     const char* port_end = listen.data() + listen.size();
+    const char* port_begin = colon == std::string::npos ? port_end : listen.data() + colon + 1;
     if (colon == std::string::npos || colon == 0 ||
         std::from_chars(port_begin, port_end, port).ptr != port_end || port > 65535) {
       r.problem(node["listen"], "server.listen", "must be HOST:PORT (port 0 picks a free port), got '" + listen + "'");

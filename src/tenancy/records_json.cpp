@@ -196,12 +196,16 @@ std::string read_key_fields(const json::object& body, store::KeyRecord& key, std
     key.team_id = std::string(v->as_string());
   }
   if (const json::value* v = body.if_contains("expires_at"); v != nullptr && !v->is_null()) {
-    if (!v->is_int64() || v->as_int64() <= 0) return "expires_at must be a Unix time in seconds";
+    constexpr std::int64_t kYear9999 = 253'402'300'799;  // keeps the milliseconds below in range
+    if (!v->is_int64() || v->as_int64() <= 0 || v->as_int64() > kYear9999) {
+      return "expires_at must be a Unix time in seconds";
+    }
     key.expires_at_ms = v->as_int64() * 1000;
   }
   if (const json::value* v = body.if_contains("expires_in"); v != nullptr && !v->is_null()) {
     std::int64_t duration = -1;
-    if (v->is_int64() && v->as_int64() > 0) duration = v->as_int64() * 1000;
+    constexpr std::int64_t kMaxSeconds = 100LL * 365 * 86'400;  // as parse_duration_ms
+    if (v->is_int64() && v->as_int64() > 0 && v->as_int64() <= kMaxSeconds) duration = v->as_int64() * 1000;
     if (v->is_string()) duration = parse_duration_ms(v->as_string());
     if (duration <= 0) return "expires_in must be seconds or a duration like \"30d\", \"12h\", \"15m\"";
     key.expires_at_ms = now_ms + duration;

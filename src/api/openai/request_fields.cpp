@@ -136,8 +136,14 @@ bool inspect_request(const std::string& body, Endpoint endpoint, RequestFields& 
           error = Error{ErrorCode::invalid_field, "messages must be an array", "messages"};
           return false;
         }
+        // On-demand skipping does not validate the array; without its closing bracket it was not one.
+        const std::size_t close = raw.find_last_of(']');
+        if (close == std::string_view::npos) {
+          error = json_error("request body is not valid JSON: unterminated messages array");
+          return false;
+        }
         // Where a continuation appends the partial assistant turn.
-        fields.messages_end = static_cast<std::size_t>(raw.data() - base) + raw.find_last_of(']');
+        fields.messages_end = static_cast<std::size_t>(raw.data() - base) + close;
         fields.messages_empty = raw.find_first_not_of(" \t\r\n", 1) == raw.find_last_of(']');
       }
     } else if (key == "max_tokens" || key == "max_completion_tokens") {
