@@ -1,5 +1,7 @@
 #include "api/openai/request_fields.hpp"
 
+#include <array>
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -39,6 +41,11 @@ bool inspect_stream_options(std::string_view raw, RequestFields& fields, Error& 
       return false;
     }
     if (key != "include_usage") continue;
+    if (fields.include_usage_length != 0) {
+      error = Error{ErrorCode::invalid_field, "duplicate key 'include_usage' in stream_options",
+                    "stream_options.include_usage"};
+      return false;
+    }
     const std::string_view token = value.raw_json_token();
     bool include = false;
     if (value.get_bool().get(include) != sj::SUCCESS) {
@@ -76,12 +83,26 @@ bool inspect_request(const std::string& body, Endpoint endpoint, RequestFields& 
   bool has_model = false;
   bool has_payload = false;  // messages (chat) or input (embeddings)
   const std::string_view payload_name = endpoint == Endpoint::chat_completions ? "messages" : "input";
+  // A field baton decides on must appear once: with two "model" (or "stream_options") keys, baton
+  // and the upstream could read different ones (a key limited to one model reaching another, a
+  // stream whose usage is never reported). Refuse the ambiguity instead of guessing.
+  static constexpr std::array<std::string_view, 7> kDecisive = {
+      "model", "stream", "stream_options", "messages", "input", "max_tokens", "max_completion_tokens"};
+  std::array<bool, kDecisive.size()> seen{};
   for (auto field : root) {
     std::string_view key;
     od::value value;
     if (auto ec = field.unescaped_key().get(key); ec != sj::SUCCESS) {
       error = json_error(std::string("request body is not valid JSON: ") + sj::error_message(ec));
       return false;
+    }
+    for (std::size_t i = 0; i < kDecisive.size(); ++i) {
+      if (key != kDecisive[i]) continue;
+      if (seen[i]) {
+        error = Error{ErrorCode::invalid_field, "duplicate key '" + std::string(key) + "' in the request body", std::string(key)};
+        return false;
+      }
+      seen[i] = true;
     }
     if (auto ec = field.value().get(value); ec != sj::SUCCESS) {
       error = json_error(std::string("request body is not valid JSON: ") + sj::error_message(ec));

@@ -83,7 +83,15 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{R"({"model":"a","messages":"hi"})", ErrorCode::invalid_field, "messages"},
                       BadCase{R"({"model":"a","messages":[],"stream":"yes"})", ErrorCode::invalid_field, "stream"},
                       BadCase{R"({"model":"a","messages":[],"stream_options":[]})", ErrorCode::invalid_field,
-                              "stream_options"}),
+                              "stream_options"},
+                      // Duplicate decisive keys are ambiguous (which one does the upstream read?).
+                      BadCase{R"({"model":"cheap","messages":[],"model":"dear"})", ErrorCode::invalid_field, "model"},
+                      BadCase{R"({"model":"a","messages":[],"stream":true,"stream":false})", ErrorCode::invalid_field,
+                              "stream"},
+                      BadCase{R"({"model":"a","messages":[],"stream_options":{},"stream_options":{}})",
+                              ErrorCode::invalid_field, "stream_options"},
+                      BadCase{R"({"model":"a","messages":[],"stream_options":{"include_usage":false,"include_usage":false}})",
+                              ErrorCode::invalid_field, "stream_options.include_usage"}),
     [](const ::testing::TestParamInfo<BadCase>& param_info) {
       // Stable, readable names: "<index>_<error code>".
       return std::to_string(param_info.index) + "_" + std::string(error_info(param_info.param.code).code);
