@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
-#include <set>
 
 #include "store/redis_client.hpp"
 #include "tenancy/local_limiter.hpp"
@@ -122,20 +121,19 @@ void Governance::refresh(store::Store& store) {
 
 void Governance::seed_budgets(store::Store& store, const KeyDirectory& directory) {
   // A restarted process (or a fresh Redis) learns this period's spend from the usage table, so a
-  // restart never resets a budget. seed_spend only fills what the limiter does not know yet.
+  // restart never resets a budget. Each (scope, period) is read once: after that the limiter
+  // itself counts, and a directory reload must not query every budget again.
   const std::int64_t now = unix_now_ms();
-  std::set<std::string> seeded_teams;
   auto seed = [&](const std::string& scope, const store::Limits& limits, const std::string& key_id,
                   const std::string& team_id) {
     if (limits.budget <= 0) return;
     const PeriodWindow window = period_at(limits.budget_period, now);
+    if (!seeded_budgets_.insert(scope + "|" + window.id).second) return;
     limiter_->seed_spend(scope, window.id, store.spend_since(key_id, team_id, window.start_ms), window.end_ms);
   };
-  for (const store::TeamRecord& team : directory.teams()) {
-    if (seeded_teams.insert(team.id).second) seed("team:" + team.id, team.limits, {}, team.id);
-  }
+  for (const store::TeamRecord& team : directory.teams()) seed("team:" + team.id, team.limits, {}, team.id);
   for (const KeyDirectory::Entry& entry : directory.entries()) {
-    if (entry.key.revoked_at_ms == 0) seed("key:" + entry.key.id, entry.key.limits, entry.key.id, {});
+    if (entry.key.revoked_at_ms == 0) seed(entry.key_scope, entry.key.limits, entry.key.id, {});
   }
 }
 

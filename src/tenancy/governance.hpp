@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -94,6 +95,7 @@ class Governance {
   std::thread store_thread_;
   std::atomic<bool> stopped_{false};
   std::uint64_t refresh_failures_ = 0;  // store thread only
+  std::set<std::string> seeded_budgets_;  // "scope|period" whose spend was read; store thread only
 };
 
 template <class T>
