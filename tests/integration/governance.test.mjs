@@ -23,7 +23,7 @@ import { startBaton, waitFor } from './lib/baton.mjs';
 import { standardConfig, UPSTREAM_KEY, MODEL_NAMES } from './lib/config.mjs';
 import { openaiClient, rawRequest, collectStream, errorOf } from './lib/http.mjs';
 import {
-  adminClient, sha256Hex, fixturePromptTokens, costUsd, utcDay, runBaton, startCachedUsageUpstream,
+  adminClient, sha256Hex, fixturePromptTokens, costUsd, utcDay, runBaton,
   waitForUsage, sumRows,
 } from './lib/governance.mjs';
 
@@ -37,17 +37,15 @@ const SINGLE_ATTEMPT = { retry: { max_attempts: 1 }, breaker: { consecutive_fail
 const EPS = 1e-8;
 
 let fx;
-let cachedUp;
 let baton;
 let admin;
 const allBatons = []; // every baton this file started, for the log check at the end
 const secrets = [MASTER]; // every secret this file created or presented; none may reach a log
 
-/** The standard config with prices, a master key and a model behind the cached-usage upstream. */
+/** The standard config with prices, a master key and a model with its own (cached-input) price. */
 function govConfig({ masterKey = MASTER, storage } = {}) {
   const cfg = standardConfig(fx, {
-    providers: { cached: { kind: 'openai', base_url: cachedUp.baseUrl, api_key: UPSTREAM_KEY } },
-    models: [{ name: 'cached-model', deployments: [{ provider: 'cached', model: 'upstream-model-id', price: CACHED_PRICE }], ...SINGLE_ATTEMPT }],
+    models: [{ name: 'cached-model', deployments: [{ provider: 'fx', model: 'upstream-model-id', price: CACHED_PRICE }], ...SINGLE_ATTEMPT }],
   });
   for (const m of cfg.models) {
     for (const d of m.deployments) if (!d.price) d.price = { ...PRICE };
@@ -62,7 +60,6 @@ function govConfig({ masterKey = MASTER, storage } = {}) {
 
 before(async () => {
   fx = await startFixture();
-  cachedUp = await startCachedUsageUpstream();
   baton = await startBaton(govConfig());
   allBatons.push(baton);
   admin = adminClient(baton.url, MASTER);
@@ -71,7 +68,6 @@ afterEach(() => baton?.assertAlive());
 after(async () => {
   await baton?.stop();
   await fx?.close();
-  await cachedUp?.close();
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -827,11 +823,11 @@ test('usage: one record per model request with the fixture\'s exact tokens and c
   assert.ok(failed.status >= 500, failed.text);
   expect.push({ model: 'gpt-test', input: 0, output: 0, error: true });
   // cached prompt tokens, priced at cached_input_per_mtok
-  const cached = await client.chat.completions.create({ model: 'cached-model', messages: [{ role: 'user', content: 'x' }], script_usage: { prompt: 10, cached: 4, completion: 2 } });
+  const cached = await client.chat.completions.create({ model: 'cached-model', messages: [{ role: 'user', content: 'x' }], fixture: { prompt_tokens: 10, cached_tokens: 4, chunks: 2 } });
   assert.equal(cached.usage.prompt_tokens_details?.cached_tokens, 4);
   expect.push({ model: 'cached-model', input: 10, cached: 4, output: 2, price: CACHED_PRICE });
   // a cached-usage stream
-  const s3 = await collectStream(await client.chat.completions.create({ model: 'cached-model', messages: [{ role: 'user', content: 'y' }], stream: true, script_usage: { prompt: 7, cached: 5, completion: 3 } }));
+  const s3 = await collectStream(await client.chat.completions.create({ model: 'cached-model', messages: [{ role: 'user', content: 'y' }], stream: true, fixture: { prompt_tokens: 7, cached_tokens: 5, chunks: 3 } }));
   assert.equal(s3.error, null, String(s3.error));
   expect.push({ model: 'cached-model', input: 7, cached: 5, output: 3, price: CACHED_PRICE });
   const dayAfter = utcDay();

@@ -3,7 +3,6 @@
 // accounting and a scripted upstream that reports cached prompt tokens.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import http from 'node:http';
 
 import { BATON_BIN, waitFor } from './baton.mjs';
 import { CLIENT_TIMEOUT_MS } from './http.mjs';
@@ -66,52 +65,6 @@ export function runBaton(args, { timeoutMs = 20_000, env = {} } = {}) {
         resolve({ code: err ? err.code : 0, stdout, stderr });
       });
   });
-}
-
-/**
- * A chat-completions upstream whose usage carries prompt_tokens_details.cached_tokens. The body's
- * `script_usage: {prompt, cached, completion}` picks the numbers (default 10 / 4 / 2).
- */
-export async function startCachedUsageUpstream() {
-  const requests = [];
-  const sockets = new Set();
-  const server = http.createServer((req, res) => {
-    const parts = [];
-    req.on('data', (d) => parts.push(d));
-    req.on('end', () => {
-      let body = null;
-      try { body = JSON.parse(Buffer.concat(parts).toString('utf8')); } catch { /* keep null */ }
-      requests.push({ path: req.url, body });
-      const u = { prompt: 10, cached: 4, completion: 2, ...(body?.script_usage ?? {}) };
-      const usage = { prompt_tokens: u.prompt, completion_tokens: u.completion, total_tokens: u.prompt + u.completion,
-        prompt_tokens_details: { cached_tokens: u.cached } };
-      const id = `chatcmpl-cached-${requests.length}`;
-      if (!body?.stream) {
-        const text = JSON.stringify({ id, object: 'chat.completion', created: 1700000000, model: body?.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: 'cached' }, finish_reason: 'stop' }], usage });
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-        res.end(text);
-        return;
-      }
-      const chunk = (obj) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1700000000, model: body.model, ...obj })}\n\n`;
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: 'cached' }, finish_reason: null }] }));
-      res.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }));
-      if (body.stream_options?.include_usage) res.write(chunk({ choices: [], usage }));
-      res.end('data: [DONE]\n\n');
-    });
-  });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address();
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    requests,
-    close: () => new Promise((resolve) => { server.close(() => resolve()); for (const s of sockets) s.destroy(); }),
-  };
 }
 
 /** Poll GET /admin/usage (JSON) until `pred(body)` holds; returns the last body. */
