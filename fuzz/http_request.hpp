@@ -5,6 +5,7 @@
 
 #include "config/config.hpp"
 #include "http/asio.hpp"
+#include "http/request_framing.hpp"
 
 namespace baton::fuzz {
 
@@ -40,6 +41,10 @@ inline int http_request(const std::uint8_t* data, std::size_t size) {
     const std::string_view target = request.target();
     BATON_FUZZ_CHECK(target.size() <= input.size());
     BATON_FUZZ_CHECK(expect.size() <= input.size());
+    // What baton accepts as framing is what Beast frames: an accepted Transfer-Encoding is chunked.
+    if (request.count(bhttp::field::transfer_encoding) > 0 && http::acceptable_transfer_encoding(request)) {
+      BATON_FUZZ_CHECK(parser.chunked());
+    }
   }
   if (!ec && parser.is_done()) BATON_FUZZ_CHECK(parser.get().body().size() <= limits.max_body_bytes);
   return 0;

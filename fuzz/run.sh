@@ -2,6 +2,7 @@
 # Runs each libFuzzer target for a fixed time on a scratch copy of its committed corpus (so the
 # corpus in git does not grow), then prints executions, exec/s, corpus size and exit status.
 # Usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]   (all targets when none named)
+#        FUZZ_RUNS=N fuzz/run.sh ...   stops each target after N executions (SECONDS stays the cap)
 # Exits non-zero when any target crashed, leaked, timed out or broke an invariant; the input that
 # did it is left in BUILD_DIR/fuzz-artifacts/TARGET/ (copy it to fuzz/regressions/TARGET/).
 set -uo pipefail
@@ -34,9 +35,11 @@ for target in "${targets[@]}"; do
   mkdir -p "$artifacts" "$scratch/$target"
   cp "$root/fuzz/corpus/$target/"* "$scratch/$target/" 2>/dev/null || true
   extra=()
-  [[ -d "$root/fuzz/regressions/$target" ]] && extra+=("$root/fuzz/regressions/$target")
+  [[ -n "${FUZZ_RUNS:-}" ]] && extra+=("-runs=$FUZZ_RUNS")
+  regressions=()
+  [[ -d "$root/fuzz/regressions/$target" ]] && regressions+=("$root/fuzz/regressions/$target")
   "$binary" -max_total_time="$seconds" -max_len="$(max_len "$target")" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$artifacts" "$scratch/$target" "${extra[@]}" >"$log" 2>&1
+    -print_final_stats=1 -artifact_prefix="$artifacts" "${extra[@]}" "$scratch/$target" ${regressions[@]+"${regressions[@]}"} >"$log" 2>&1
   status=$?
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"

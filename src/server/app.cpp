@@ -1,5 +1,6 @@
 #include "server/app.hpp"
 
+#include <malloc.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <spdlog/spdlog.h>
@@ -152,10 +153,20 @@ void raise_fd_limit() {
   limit.rlim_cur = limit.rlim_max;
   setrlimit(RLIMIT_NOFILE, &limit);
 }
+
+// glibc raises its mmap threshold each time a large block is freed (up to 32 MiB), after which huge
+// upstream answers (up to 64 MiB) land in the workers' arenas and stay there when freed: RSS climbed
+// 32 -> 101 MiB over three rounds of the fault suite without any leak. A fixed 1 MiB threshold hands
+// every large buffer back to the kernel on free; request-sized allocations never reach it.
+void return_large_buffers_to_the_kernel() {
+  constexpr int kLargeBuffer = 1024 * 1024;
+  mallopt(M_MMAP_THRESHOLD, kLargeBuffer);
+}
 }  // namespace
 
 int App::run() {
   raise_fd_limit();
+  return_large_buffers_to_the_kernel();
   const unsigned count = worker_count();
   error_code ec;
   const auto address = asio::ip::make_address(server_.listen_host, ec);

@@ -8,6 +8,7 @@
 
 #include "api/context.hpp"
 #include "api/governance_stage.hpp"
+#include "http/request_framing.hpp"
 #include "obs/metrics.hpp"
 #include "server/app.hpp"
 
@@ -15,6 +16,9 @@ namespace baton::server {
 
 namespace {
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// Room in a session's read buffer beyond the largest head: one read's worth (Beast reads 64 KiB).
+constexpr std::size_t kReadSlackBytes = 64 * 1024;
 
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -111,17 +115,21 @@ awaitable<void> Worker::accept_loop() {
   }
 }
 
-awaitable<void> Worker::reject_request(beast::tcp_stream& stream, const error_code& ec, std::string_view request_id) {
-  // The request could not be read: answer once, then close (the rest of the stream is unusable).
-  Error error{ErrorCode::bad_request, "malformed HTTP request: " + ec.message(), {}};
+Error Worker::read_failure(const error_code& ec) const {
   if (ec == bhttp::error::body_limit) {
-    error = {ErrorCode::body_too_large,
-             fmt::format("request body exceeds server.max_body_bytes ({} bytes)", server_config().max_body_bytes), {}};
-  } else if (ec == bhttp::error::header_limit) {
-    error = {ErrorCode::header_too_large, "request header too large", {}};
-  } else if (ec == beast::error::timeout) {
-    error = {ErrorCode::request_timeout, "request not received in time", {}};
+    return {ErrorCode::body_too_large,
+            fmt::format("request body exceeds server.max_body_bytes ({} bytes)", server_config().max_body_bytes), {}};
   }
+  if (ec == bhttp::error::header_limit) return {ErrorCode::header_too_large, "request header too large", {}};
+  if (ec == beast::error::timeout) return {ErrorCode::request_timeout, "request not received in time", {}};
+  if (ec == bhttp::error::buffer_overflow) {
+    return {ErrorCode::bad_request, "malformed HTTP request: a chunk-size line longer than the read buffer", {}};
+  }
+  return {ErrorCode::bad_request, "malformed HTTP request: " + ec.message(), {}};
+}
+
+awaitable<void> Worker::reject_request(beast::tcp_stream& stream, const Error& error, std::string_view request_id) {
+  // The request could not be read: answer once, then close (the rest of the stream is unusable).
   const std::string body = openai_error_body(error);
   const unsigned status = http_status(error.code);
   const std::string response =
@@ -151,9 +159,12 @@ awaitable<void> Worker::session(tcp::socket socket) {
   registry.connections_open.fetch_add(1, std::memory_order_relaxed);
   beast::tcp_stream stream(std::move(socket));
   const auto slot = sessions_.insert(sessions_.end(), SessionSlot{&stream, false});
-  beast::flat_buffer buffer;
-  asio::steady_timer request_timer(io_);
   const config::ServerConfig& limits = server_config();
+  // Bounded: the parser consumes body bytes as they arrive, so only a head (max_header_bytes) or one
+  // chunk-size line plus a read's worth of bytes ever waits here. Unbounded, a chunk extension that
+  // never ends grew the process by 300 MB within the header timeout.
+  beast::flat_buffer buffer(limits.max_header_bytes + kReadSlackBytes);
+  asio::steady_timer request_timer(io_);
 
   while (!draining_) {
     if (buffer.size() == 0) {
@@ -181,6 +192,13 @@ awaitable<void> Worker::session(tcp::socket socket) {
     parser.body_limit(limits.max_body_bytes);
     auto [head_ec, head_n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
     error_code ec = head_ec;
+    if (!ec && !http::acceptable_transfer_encoding(parser.get())) {
+      request_timer.cancel();
+      const Error refused{ErrorCode::bad_request, "unsupported Transfer-Encoding: only a single 'chunked' is accepted", {}};
+      const std::string request_id = next_request_id();
+      co_await reject_request(stream, refused, request_id);
+      break;
+    }
     if (!ec && parser.get()[bhttp::field::expect] == "100-continue") {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       std::tie(ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(kContinue), use_nothrow);
@@ -191,7 +209,8 @@ awaitable<void> Worker::session(tcp::socket socket) {
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
         const std::string request_id = next_request_id();
-        co_await reject_request(stream, ec, request_id);
+        const Error failure = read_failure(ec);
+        co_await reject_request(stream, failure, request_id);
       }
       break;
     }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "config/config.hpp"
+#include "core/errors.hpp"
 #include "http/asio.hpp"
 #include "http/upstream.hpp"
 #include "routing/router.hpp"
@@ -46,7 +47,8 @@ class Worker {
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket socket);
-  awaitable<void> reject_request(beast::tcp_stream& stream, const error_code& ec, std::string_view request_id);
+  Error read_failure(const error_code& ec) const;
+  awaitable<void> reject_request(beast::tcp_stream& stream, const Error& error, std::string_view request_id);
   std::string next_request_id();
 
   App& app_;
