@@ -111,6 +111,10 @@ struct RetryConfig {
 struct BreakerSettings {
   std::uint32_t consecutive_failures = 5;
   std::uint32_t cooldown_ms = 30'000;
+  // Also open when at least failure_ratio of >= min_requests requests in window_ms failed (0: off).
+  double failure_ratio = 0.5;
+  std::uint32_t min_requests = 20;
+  std::uint32_t window_ms = 30'000;
 };
 
 // `guard.pii` and `models[].guard.pii`. The loader validates the names: `action` and every value of

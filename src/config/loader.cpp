@@ -372,9 +372,17 @@ void read_model_routing(Reader& r, const YAML::Node& m, const std::string& key, 
     r.read_uint(retry, key + ".retry", "max_backoff_ms", model.retry.max_backoff_ms, 0, 600'000);
   }
   if (const YAML::Node breaker = m["breaker"]; breaker.IsDefined() && !breaker.IsNull() &&
-      r.expect_map(breaker, key + ".breaker", {"consecutive_failures", "cooldown_ms"})) {
-    r.read_uint(breaker, key + ".breaker", "consecutive_failures", model.breaker.consecutive_failures, 1, 1000);
-    r.read_uint(breaker, key + ".breaker", "cooldown_ms", model.breaker.cooldown_ms, 1, kDay);
+      r.expect_map(breaker, key + ".breaker",
+                   {"consecutive_failures", "cooldown_ms", "failure_ratio", "min_requests", "window_ms"})) {
+    const std::string at = key + ".breaker";
+    r.read_uint(breaker, at, "consecutive_failures", model.breaker.consecutive_failures, 1, 1000);
+    r.read_uint(breaker, at, "cooldown_ms", model.breaker.cooldown_ms, 1, kDay);
+    r.read_double(breaker, at, "failure_ratio", model.breaker.failure_ratio);
+    if (model.breaker.failure_ratio > 1) {
+      r.problem(breaker["failure_ratio"], at + ".failure_ratio", "must be between 0 (off) and 1");
+    }
+    r.read_uint(breaker, at, "min_requests", model.breaker.min_requests, 1, 1'000'000);
+    r.read_uint(breaker, at, "window_ms", model.breaker.window_ms, 1'000, kDay);
   }
 }
 

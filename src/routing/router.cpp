@@ -15,6 +15,9 @@ DeploymentHealth& health_for(const std::string& deployment_id, const config::Bre
     BreakerConfig breaker;
     breaker.consecutive_failures = settings.consecutive_failures;
     breaker.cooldown_ms = settings.cooldown_ms;
+    if (settings.failure_ratio > 0) {
+      breaker.error_rate = ErrorRateWindow{settings.failure_ratio, settings.min_requests, settings.window_ms};
+    }
     slot = std::make_unique<DeploymentHealth>(breaker);
   }
   return *slot;

@@ -33,7 +33,7 @@ const CACHED_PRICE = { input_per_mtok: 1000, cached_input_per_mtok: 250, output_
 const KRW_PER_USD = 1000;
 const DEFAULT_COMPLETION_ALLOWANCE = 256;
 const RRN = '900101-1234568'; // a Korean resident registration number with a valid check digit
-const SINGLE_ATTEMPT = { retry: { max_attempts: 1 }, breaker: { consecutive_failures: 1000 } };
+const SINGLE_ATTEMPT = { retry: { max_attempts: 1 }, breaker: { consecutive_failures: 1000, failure_ratio: 0 } };
 const EPS = 1e-8;
 
 let fx;

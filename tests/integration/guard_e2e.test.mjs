@@ -30,7 +30,7 @@ import {
 
 const UPSTREAM_MODEL = 'upstream-model-id';
 const DEFAULT_CONTENT = contentPieces().join('');
-const NEVER_TRIP = { consecutive_failures: 1000 };
+const NEVER_TRIP = { consecutive_failures: 1000, failure_ratio: 0 };
 const CONCURRENCY = 8;
 const PIN_BUDGET_MS = 60_000;
 

@@ -24,7 +24,7 @@ const REPLICAS = 4;
 const REDIS_TIMEOUT_MS = 100;
 const USAGE_FLUSH_MS = 200; // storage.usage_flush_ms (the default, set explicitly)
 const PRICE = { input_per_mtok: 100, output_per_mtok: 100 }; // USD per million tokens
-const SINGLE_ATTEMPT = { retry: { max_attempts: 1 }, breaker: { consecutive_failures: 1000 } };
+const SINGLE_ATTEMPT = { retry: { max_attempts: 1 }, breaker: { consecutive_failures: 1000, failure_ratio: 0 } };
 const messages = [{ role: 'user', content: 'scale out' }];
 
 let fx;

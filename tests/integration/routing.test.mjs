@@ -18,7 +18,7 @@ import { openaiClient, rawRequest, collectStream, sseData, errorOf } from './lib
 const UPSTREAM_MODEL = 'upstream-model-id';
 const CONTENT = contentPieces().join(''); // what the fixture answers by default: 'tok0 tok1 tok2 '
 const DEAD_URL = 'http://127.0.0.1:1/v1';
-const NEVER_TRIP = { consecutive_failures: 1000 };
+const NEVER_TRIP = { consecutive_failures: 1000, failure_ratio: 0 };
 const messages = [{ role: 'user', content: 'route me' }];
 
 let fx;
@@ -47,6 +47,8 @@ function routingConfig() {
     probe500: fxProvider('probe500', { status: 500 }),
     probe_ok: fxProvider('probe_ok'),
     nodep500: fxProvider('nodep500', { status: 500 }),
+    ratio_flaky: fxProvider('ratio_flaky'),
+    ratio_ok: fxProvider('ratio_ok'),
     // 3. 429 / retry-after / backoff
     rl429: fxProvider('rl429', { retry_after: 1 }),
     rlcap: fxProvider('rlcap', { retry_after: 5 }),
@@ -105,6 +107,7 @@ function routingConfig() {
     { name: 'failover', strategy: 'priority', deployments: [dep('fo_dead'), dep('fo_ok')], breaker: NEVER_TRIP },
     { name: 'storm', strategy: 'priority', deployments: [dep('storm500'), dep('storm_ok')], breaker: { consecutive_failures: 3, cooldown_ms: 400 } },
     { name: 'probe', strategy: 'priority', deployments: [dep('probe500'), dep('probe_ok')], breaker: { consecutive_failures: 1, cooldown_ms: 300 } },
+    { name: 'ratio', strategy: 'priority', deployments: [dep('ratio_flaky'), dep('ratio_ok')], retry: { max_attempts: 1 }, breaker: { consecutive_failures: 5, cooldown_ms: 60_000, min_requests: 10 } },
     { name: 'nodep', deployments: [dep('nodep500')], retry: { max_attempts: 1 }, breaker: { consecutive_failures: 1, cooldown_ms: 60_000 } },
     { name: 'ratelimited', deployments: [dep('rl429')], retry: { max_attempts: 2, max_backoff_ms: 1500 }, breaker: NEVER_TRIP },
     { name: 'ratecap', deployments: [dep('rlcap')], retry: { max_attempts: 2, max_backoff_ms: 300 }, breaker: NEVER_TRIP },
@@ -336,6 +339,19 @@ test('breaker: a successful half-open probe closes it again', { timeout: 30_000 
   // Closed: the next request goes to probe500 again (fails, re-opens, falls over).
   assertServed(await chat('probe'), 'probe_ok', 2, 'closed again');
   assert.equal(hits('probe500').length, 3);
+});
+
+test('breaker: failures that never come in a row open it by ratio (failure_ratio 0.5 of min_requests 10)', { timeout: 30_000 }, async () => {
+  // success, failure, success, failure ...: the streak rule (5 in a row) never fires.
+  for (let i = 0; i < 10; i++) {
+    const failing = i % 2 === 1;
+    const r = await chat('ratio', failing ? { fixture: { status: 500 } } : {});
+    assert.equal(r.deployment, id('ratio_flaky'), `request ${i}`);
+    assert.equal(r.status, failing ? 500 : 200, `request ${i}: ${r.text.slice(0, 200)}`);
+  }
+  // 5 failures of 10 requests: open; the next request goes to the second deployment untried.
+  assertServed(await chat('ratio'), 'ratio_ok', 1, 'breaker opened by ratio');
+  assert.equal(hits('ratio_flaky').length, 10);
 });
 
 test('every deployment held out by its breaker -> 503 no_deployment_available, upstream untouched', { timeout: 30_000 }, async () => {

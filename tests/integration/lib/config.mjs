@@ -10,7 +10,7 @@ export const UPSTREAM_KEY = 'sk-upstream-secret';
  */
 // These models make one attempt per request and never trip their breaker, so each test sees the
 // upstream's behaviour directly; routing.test.mjs covers retries, failover and breakers.
-const SINGLE_ATTEMPT = { retry: { max_attempts: 1 }, breaker: { consecutive_failures: 1000 } };
+const SINGLE_ATTEMPT = { retry: { max_attempts: 1 }, breaker: { consecutive_failures: 1000, failure_ratio: 0 } };
 
 export function standardConfig(fx, { server = {}, providers = {}, models = [] } = {}) {
   return {

@@ -99,6 +99,29 @@ TEST(ConfigLoader, EnabledFollowsAnEnvironmentVariable) {
   ::unsetenv("BATON_TEST_ON");
 }
 
+TEST(ConfigLoader, BreakerSettings) {
+  const std::string head = "providers:\n  o: { kind: openai, base_url: \"http://x/v1\" }\nmodels:\n  - name: m\n"
+                           "    deployments: [ { provider: o, model: x } ]\n";
+  const LoadResult defaults = load_config_text(head, "b.yaml");
+  ASSERT_TRUE(defaults.config);
+  EXPECT_DOUBLE_EQ(defaults.config->models[0].breaker.failure_ratio, 0.5);
+  EXPECT_EQ(defaults.config->models[0].breaker.min_requests, 20U);
+  EXPECT_EQ(defaults.config->models[0].breaker.window_ms, 30'000U);
+
+  const LoadResult set = load_config_text(
+      head + "    breaker: { consecutive_failures: 3, failure_ratio: 0, min_requests: 5, window_ms: 10000 }\n", "b.yaml");
+  ASSERT_TRUE(set.config) << set.problems[0].to_string();
+  EXPECT_DOUBLE_EQ(set.config->models[0].breaker.failure_ratio, 0.0);
+  EXPECT_EQ(set.config->models[0].breaker.min_requests, 5U);
+  EXPECT_EQ(set.config->models[0].breaker.window_ms, 10'000U);
+
+  const LoadResult bad = load_config_text(head + "    breaker: { failure_ratio: 1.5, window_ms: 10 }\n", "b.yaml");
+  ASSERT_FALSE(bad.config);
+  ASSERT_EQ(bad.problems.size(), 2U);
+  EXPECT_EQ(bad.problems[0].to_string(), "b.yaml:6: models[0].breaker.failure_ratio: must be between 0 (off) and 1");
+  EXPECT_NE(bad.problems[1].to_string().find("models[0].breaker.window_ms: must be between 1000"), std::string::npos);
+}
+
 TEST(EnvExpansion, Forms) {
   ::setenv("BATON_T1", "one", 1);
   ::setenv("BATON_EMPTY", "", 1);
