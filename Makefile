@@ -5,7 +5,7 @@ CONFIG      ?= examples/baton.yaml
 CMAKE_FLAGS ?=
 JOBS        ?= $(shell nproc)
 
-.PHONY: run test build deps deps-test llama model node-deps bench clean fuzz fuzz-build test-asan test-tsan
+.PHONY: run test build deps deps-test llama model node-deps bench clean fuzz fuzz-build test-asan test-tsan test-hardening soak
 
 run: deps build model
 	@mkdir -p var
@@ -39,6 +39,13 @@ bench: deps build
 	@scripts/install-deps.sh bench
 	@ls $(BUILD_DIR)/*_bench 2>/dev/null | while read b; do echo "== $$b"; $$b; done
 
+# Soak: mixed JSON/SSE load with a fault mix through peer-bench's fixture and `hey` for SOAK_MINUTES,
+# sampling RSS, fds and status counts; fails on > 5 % RSS growth after warm-up. See docs/RELIABILITY.md.
+SOAK_MINUTES ?= 30
+soak: deps build node-deps
+	@scripts/install-deps.sh bench
+	node bench/soak/soak.mjs --minutes $(SOAK_MINUTES)
+
 # Fuzzing (clang + libFuzzer, ASan+UBSan): each target in fuzz/ for FUZZ_SECONDS on a scratch copy of
 # fuzz/corpus/<target>; fails when any crashes. FUZZ_TARGETS narrows the set. See docs/RELIABILITY.md.
 FUZZ_SECONDS ?= 60
@@ -46,11 +53,21 @@ FUZZ_TARGETS ?=
 fuzz: fuzz-build
 	fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# build-fuzz holds the fuzz targets and, built from the same instrumented objects, baton and the test
+# suites under clang's ASan + UBSan: one extra build serves fuzzing and the sanitizer run in CI.
 fuzz-build: deps
 	@scripts/install-deps.sh fuzz
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBATON_FUZZ=ON \
-	  -DBATON_WERROR=OFF -DBUILD_TESTING=OFF -DBATON_BENCH=OFF >/dev/null
+	  -DBATON_WERROR=OFF -DBUILD_TESTING=ON -DBATON_BENCH=OFF >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
+
+# What CI runs after `make test`: every unit and integration test against the clang ASan + UBSan +
+# LeakSanitizer build, then each fuzz target for FUZZ_CI_SECONDS. See docs/RELIABILITY.md.
+FUZZ_CI_SECONDS ?= 10
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+test-hardening: deps-test model node-deps fuzz-build
+	cd build-fuzz && $(SANITIZER_ENV) ctest --output-on-failure --timeout 1800 -j2 $(SANITIZER_CTEST)
+	fuzz/run.sh build-fuzz $(FUZZ_CI_SECONDS)
 
 # The unit and integration suites under sanitizers (GCC; -Werror off: GCC 12 warns falsely in
 # src/http/upstream.cpp under ASan). SANITIZER_CTEST narrows the run, e.g. SANITIZER_CTEST="-L unit".
@@ -59,8 +76,7 @@ SANITIZER_CMAKE = -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBATON_WERROR=OFF 
 test-asan: deps-test model node-deps
 	@cmake -S . -B build-asan $(SANITIZER_CMAKE) -DBATON_SANITIZE=ON >/dev/null
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  ctest --output-on-failure --timeout 1800 -j2 $(SANITIZER_CTEST)
+	cd build-asan && $(SANITIZER_ENV) ctest --output-on-failure --timeout 1800 -j2 $(SANITIZER_CTEST)
 
 test-tsan: deps-test model node-deps
 	@cmake -S . -B build-tsan $(SANITIZER_CMAKE) -DBATON_SANITIZE_THREAD=ON >/dev/null

@@ -144,6 +144,20 @@ admin += [
 ]
 write("admin_json", admin, 30)
 
+urls = [
+    "https://hooks.example.com/cb?id=7#frag\n/next",
+    "http://[2606:4700::1111]:8080\n//other.example.com:8443/p",
+    "http://example.com?x=1\nsibling",
+    "https://a.example.com/v1/hooks/cb?x=1\nhttp://169.254.169.254/latest/meta-data/",
+    "http://user:pw@example.com/\n/",
+    "HTTP://EXAMPLE.COM:65535/a/b/c\n../up?q#f",
+    "http://10.0.0.1/\n10.0.0.0/8",
+    "http://h/\nfd00::/8",
+    "https://h/\ngopher://127.0.0.1:6379/_FLUSHALL",
+    "http://[::ffff:127.0.0.1]/\n::ffff:127.0.0.1/128",
+]
+write("outbound_url", urls, 16)
+
 total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
 for folder in sorted(OUT.iterdir()):
     print(f"{folder.name}: {len(list(folder.iterdir()))} seeds")

@@ -7,6 +7,7 @@
 #include "../../fuzz/guard_jsonl.hpp"
 #include "../../fuzz/http_request.hpp"
 #include "../../fuzz/openai_request.hpp"
+#include "../../fuzz/outbound_url.hpp"
 #include "../../fuzz/pii_guard.hpp"
 #include "../../fuzz/sse_stream.hpp"
 
@@ -29,7 +30,7 @@ constexpr FuzzTarget kTargets[] = {
     {"admin_json", baton::fuzz::admin_json},         {"config_text", baton::fuzz::config_text},
     {"guard_jsonl", baton::fuzz::guard_jsonl},       {"http_request", baton::fuzz::http_request},
     {"openai_request", baton::fuzz::openai_request}, {"pii_guard", baton::fuzz::pii_guard},
-    {"sse_stream", baton::fuzz::sse_stream},
+    {"outbound_url", baton::fuzz::outbound_url},     {"sse_stream", baton::fuzz::sse_stream},
 };
 
 std::size_t run_folder(const FuzzTarget& target, const std::filesystem::path& folder) {

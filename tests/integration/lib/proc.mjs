@@ -49,3 +49,12 @@ export function fdsByKind(pid, upstreamPorts) {
   }
   return { upstream, other };
 }
+
+/**
+ * True when `binary` was built with ASan or TSan: its memory figures then include shadow memory and
+ * quarantine, so RSS bounds do not apply (fd and behaviour checks still do).
+ */
+export function isSanitizedBinary(binary) {
+  const bytes = fs.readFileSync(binary);
+  return bytes.includes('__asan_init') || bytes.includes('__tsan_init');
+}
