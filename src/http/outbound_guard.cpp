@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 
+#include "core/ascii.hpp"
+
 namespace baton::http {
 
 namespace {
@@ -169,7 +171,7 @@ std::optional<OutboundTarget> parse_outbound_url(std::string_view url, std::stri
     return std::nullopt;
   }
   const auto starts_with_nocase = [&](std::string_view prefix) {
-    return rest.size() >= prefix.size() && beast::iequals(rest.substr(0, prefix.size()), prefix);
+    return rest.size() >= prefix.size() && ascii_iequals(rest.substr(0, prefix.size()), prefix);
   };
   if (starts_with_nocase("http://")) {
     rest.remove_prefix(7);
@@ -238,7 +240,8 @@ std::optional<OutboundTarget> redirect_target(const OutboundTarget& current, std
     next.target = std::string(location);
   } else {
     // Relative to the current path's directory (query and fragment of the base dropped).
-    std::string_view base = current.target.substr(0, current.target.find('?'));
+    std::string_view base = current.target;  // a view of the string, not of a substr() temporary
+    base = base.substr(0, base.find('?'));
     base = base.substr(0, base.rfind('/') + 1);
     next.target = std::string(base) + std::string(location);
   }

@@ -1,5 +1,7 @@
 #include "http/request_framing.hpp"
 
+#include "core/ascii.hpp"
+
 namespace baton::http {
 
 bool acceptable_transfer_encoding(const bhttp::fields& headers) {
@@ -10,7 +12,7 @@ bool acceptable_transfer_encoding(const bhttp::fields& headers) {
   const auto is_space = [](char c) { return c == ' ' || c == '\t'; };
   while (!value.empty() && is_space(value.front())) value.remove_prefix(1);
   while (!value.empty() && is_space(value.back())) value.remove_suffix(1);
-  return beast::iequals(value, "chunked");
+  return ascii_iequals(value, "chunked");
 }
 
 }  // namespace baton::http

@@ -18,6 +18,7 @@ import { startBaton, waitFor } from './lib/baton.mjs';
 import { UPSTREAM_KEY } from './lib/config.mjs';
 import { errorOf } from './lib/http.mjs';
 import { startPostgres, startRedis } from './lib/services.mjs';
+import { fdsByKind } from './lib/proc.mjs';
 
 const MASTER_KEY = 'sk-master-replicas-test';
 const REPLICAS = 4;
@@ -411,6 +412,8 @@ test('Redis stopped: fail_mode open serves uncounted, closed answers 503 limits_
 
   const openBefore = await metricSum('baton_limiter_fail_open_total');
   const closedBefore = await metricSum('baton_limiter_fail_closed_total');
+  const nonUpstreamFds = () => reps.map((b) => fdsByKind(b.proc.pid, [fx.port]).other);
+  const fdsBefore = nonUpstreamFds();
   await redis.stop();
   // Down: connections are refused at once, so answers come fast.
   const limit = REDIS_TIMEOUT_MS + 2 * normal + 150;
@@ -442,6 +445,11 @@ test('Redis stopped: fail_mode open serves uncounted, closed answers 503 limits_
   assert.deepEqual(again.map((r) => r.status), [200, 200, 200, 200, 200, 429, 429, 429],
     `rpm 5 after Redis returned (empty): ${summary(again)}`);
   for (const r of again.slice(5)) assert.equal(r.headers['x-baton-limit'], 'rpm');
+  // The outage left nothing behind: failed reconnects closed their sockets (pooled upstream
+  // connections to the fixture are not counted).
+  await waitFor(() => nonUpstreamFds().every((n, i) => n <= fdsBefore[i]), 5000, {
+    what: `replica fds back to ${JSON.stringify(fdsBefore)} after the Redis outage (now ${JSON.stringify(nonUpstreamFds())})`,
+  });
 });
 
 test('Redis paused (SIGSTOP): requests never hang — open serves, closed 503 within redis_timeout_ms; limits return on resume', { timeout: 60_000 }, async (t) => {
