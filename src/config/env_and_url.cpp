@@ -1,7 +1,7 @@
-#include <charconv>
 #include <cstdlib>
 
 #include "config/config.hpp"
+#include "core/url.hpp"
 
 namespace baton::config {
 
@@ -65,30 +65,8 @@ std::string parse_origin(const std::string& url, Origin& out) {
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   if (authority.find('@') != std::string_view::npos) return "must not carry credentials; use api_key";
-  std::string_view host = authority;
-  std::string_view port;
-  if (authority.starts_with('[')) {
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return "has an unterminated IPv6 address";
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return "has junk after the IPv6 address";
-      port = authority.substr(close + 2);
-    }
-  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) return "has no host";
-  out.host = std::string(host);
-  out.port = out.tls ? 443 : 80;
-  if (!port.empty()) {
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
-      return "has an invalid port '" + std::string(port) + "'";
-    }
-    out.port = static_cast<std::uint16_t>(value);
+  if (const std::string problem = parse_authority(authority, out.tls ? 443 : 80, out.host, out.port); !problem.empty()) {
+    return problem;
   }
   if (path.find_first_of("?#") != std::string_view::npos) return "must not have a query or fragment";
   while (path.ends_with('/')) path.remove_suffix(1);

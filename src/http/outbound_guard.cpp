@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/ascii.hpp"
+#include "core/url.hpp"
 
 namespace baton::http {
 
@@ -189,34 +190,9 @@ std::optional<OutboundTarget> parse_outbound_url(std::string_view url, std::stri
     why = "URL must not carry credentials";
     return std::nullopt;
   }
-  std::string_view host = authority;
-  std::string_view port;
-  if (authority.starts_with('[')) {
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos || (close + 1 < authority.size() && authority[close + 1] != ':')) {
-      why = "URL has a malformed IPv6 address";
-      return std::nullopt;
-    }
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) port = authority.substr(close + 2);
-  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) {
-    why = "URL has no host";
+  if (const std::string problem = parse_authority(authority, out.tls ? 443 : 80, out.host, out.port); !problem.empty()) {
+    why = "URL " + problem;
     return std::nullopt;
-  }
-  out.host = std::string(host);
-  out.port = out.tls ? 443 : 80;
-  if (!port.empty()) {
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
-      why = "URL has an invalid port";
-      return std::nullopt;
-    }
-    out.port = static_cast<std::uint16_t>(value);
   }
   if (const std::size_t hash = path.find('#'); hash != std::string_view::npos) path = path.substr(0, hash);
   out.target = path.empty() || path.front() == '?' ? "/" + std::string(path) : std::string(path);
