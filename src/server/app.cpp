@@ -43,7 +43,7 @@ void App::install(config::Config config) {
   auto routes = std::make_shared<const routing::RouteTable>(
       std::move(config), [this](const std::string& provider) { return local_servers_.state_for(provider); });
   log_providers(*routes);
-  routes_.store(std::move(routes), std::memory_order_release);
+  routes_.store(std::move(routes));
 }
 
 void App::log_providers(const routing::RouteTable& routes) const {

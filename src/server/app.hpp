@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/snapshot.hpp"
 #include "http/asio.hpp"
 #include "http/upstream.hpp"
 #include "obs/access_log.hpp"
@@ -27,7 +28,7 @@ class App {
   // Binds, serves, and returns the process exit code once drained.
   int run();
 
-  std::shared_ptr<const routing::RouteTable> routes() const { return routes_.load(std::memory_order_acquire); }
+  std::shared_ptr<const routing::RouteTable> routes() const { return routes_.load(); }
   const config::ServerConfig& server_config() const { return server_; }
   obs::AccessLog& access_log() { return *access_log_; }
   asio::ssl::context& tls_context() { return tls_context_; }
@@ -50,7 +51,7 @@ class App {
 
   std::string config_path_;
   config::ServerConfig server_;  // listen/workers/limits: fixed for the life of the process
-  std::atomic<std::shared_ptr<const routing::RouteTable>> routes_;
+  Snapshot<routing::RouteTable> routes_;
   std::unique_ptr<obs::AccessLog> access_log_;
   std::unique_ptr<tenancy::Governance> governance_;  // storage settings are fixed for the process
   std::unique_ptr<routing::SharedHealth> shared_health_;  // with Redis: breakers agree across replicas

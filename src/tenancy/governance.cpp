@@ -52,7 +52,7 @@ Governance::Governance(const config::Config& config) : storage_(config.storage),
   store_->migrate();
   const std::int64_t revision = store_->keys_revision();
   auto directory = std::make_shared<const KeyDirectory>(store_->list_keys(), store_->list_teams(), revision);
-  directory_.store(directory, std::memory_order_release);
+  directory_.store(directory);
 
   if (storage_.redis.empty()) {
     auto local = std::make_unique<LocalLimiter>();
@@ -115,7 +115,7 @@ void Governance::refresh(store::Store& store) {
   if (revision == directory()->revision()) return;
   auto directory = std::make_shared<const KeyDirectory>(store.list_keys(), store.list_teams(), revision);
   seed_budgets(store, *directory);
-  directory_.store(std::move(directory), std::memory_order_release);
+  directory_.store(std::move(directory));
   directory_generation_.fetch_add(1, std::memory_order_release);
 }
 

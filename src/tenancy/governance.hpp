@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "config/config.hpp"
+#include "core/snapshot.hpp"
 #include "http/asio.hpp"
 #include "store/store.hpp"
 #include "tenancy/keys.hpp"
@@ -47,7 +48,7 @@ class Governance {
   // Stops polling for key changes, then writes queued usage records (up to `usage_deadline`).
   void stop(std::chrono::milliseconds usage_deadline);
 
-  std::shared_ptr<const KeyDirectory> directory() const { return directory_.load(std::memory_order_acquire); }
+  std::shared_ptr<const KeyDirectory> directory() const { return directory_.load(); }
   // Bumped after every directory swap: workers keep their own copy and reload it when this moves,
   // so the request path reads one relaxed atomic instead of the shared pointer's lock and count.
   std::uint64_t directory_generation() const { return directory_generation_.load(std::memory_order_acquire); }
@@ -82,7 +83,7 @@ class Governance {
   config::PricingConfig pricing_;
   std::string backend_;
   std::unique_ptr<store::Store> store_;  // used only on the store thread
-  std::atomic<std::shared_ptr<const KeyDirectory>> directory_;
+  Snapshot<KeyDirectory> directory_;
   std::atomic<std::uint64_t> directory_generation_{1};
   std::unique_ptr<store::RedisClient> redis_;
   std::unique_ptr<Limiter> limiter_;
