@@ -296,6 +296,11 @@ std::string StreamRelay::stream_head() {
 }
 
 awaitable<AttemptResult> StreamRelay::fail(http::UpstreamError error) {
+  if (call_.cancelled()) {
+    // The client watch cancelled the upstream because the client hung up: the broken read is the
+    // client's doing, not a deployment failure (breaker, upstream error metrics) or a reason to continue.
+    co_return AttemptResult{AttemptResult::Kind::client_left};
+  }
   call_.abort();
   if (!state_.head_sent) {
     AttemptResult retry{AttemptResult::Kind::retryable};  // nothing reached the client yet
