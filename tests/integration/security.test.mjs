@@ -123,6 +123,22 @@ test('a chunk-size line that never ends is refused after a bounded read (400, cl
   if (!isSanitizedBinary(BATON_BIN)) assert.ok(grewMiB < 8, `RSS grew by ${grewMiB.toFixed(1)} MiB`);
 });
 
+test('the bounded read buffer (head limit + 64 KiB) still takes bodies far larger than itself: 900 KB by content-length and in 100 KB chunks', { timeout: 30_000 }, async () => {
+  const json = JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'y'.repeat(900_000) }] });
+  const whole = await rawRequest(`${baton.url}/v1/chat/completions`, { method: 'POST', headers: withKey(), body: json });
+  assert.equal(whole.status, 200, whole.text.slice(0, 200));
+  let chunked = '';
+  for (let i = 0; i < json.length; i += 100_000) {
+    const part = json.slice(i, i + 100_000);
+    chunked += `${part.length.toString(16)}\r\n${part}\r\n`;
+  }
+  const { answers, forwarded } = await smuggle(`Transfer-Encoding: chunked\r\n\r\n${chunked}0\r\n\r\n`, { answered: 2 });
+  assert.deepEqual(answers.map((r) => r.status), [200, 200]);
+  assert.equal(forwarded, 1);
+  const upstream = fx.requests.at(-1);
+  assert.equal(upstream.body.messages[0].content.length, 900_000, 'the upstream got the whole body');
+});
+
 test('the upstream gets the provider key and never the client key; the client never sees the provider key', { timeout: 30_000 }, async () => {
   const user = `sec-${randomUUID()}`;
   const ok = await rawRequest(`${baton.url}/v1/chat/completions`, { method: 'POST', headers: withKey(), body: { model: 'gpt-test', messages, user } });
