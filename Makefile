@@ -5,7 +5,7 @@ CONFIG      ?= examples/baton.yaml
 CMAKE_FLAGS ?=
 JOBS        ?= $(shell nproc)
 
-.PHONY: run test build deps deps-test llama model node-deps bench clean fuzz fuzz-build test-asan test-tsan test-hardening soak
+.PHONY: run test build deps deps-test llama model node-deps bench clean fuzz fuzz-build test-asan test-tsan test-hardening soak soak-ci
 
 run: deps build model
 	@mkdir -p var
@@ -45,6 +45,12 @@ SOAK_MINUTES ?= 30
 soak: deps build node-deps
 	@scripts/install-deps.sh bench
 	node bench/soak/soak.mjs --minutes $(SOAK_MINUTES)
+
+# CI's short soak: one minute against our own fixture (no peer-bench needed); statuses, errors and
+# liveness are judged, RSS growth only reported.
+soak-ci: deps build node-deps
+	@scripts/install-deps.sh bench
+	node bench/soak/soak.mjs --minutes 1 --sample-s 5 --own-fixture
 
 # Fuzzing (clang + libFuzzer, ASan+UBSan): each target in fuzz/ for FUZZ_SECONDS on a scratch copy of
 # fuzz/corpus/<target>; fails when any crashes. FUZZ_TARGETS narrows the set. See docs/RELIABILITY.md.

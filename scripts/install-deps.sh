@@ -10,7 +10,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config ccache git
   libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libpq-dev libhiredis-dev libvectorscan-dev
   nodejs npm ca-certificates curl)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev openssl postgresql redis-server)
-bench_pkgs=(wrk nginx-light linux-perf)
+bench_pkgs=(wrk hey nginx-light linux-perf)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 wanted=("${build_pkgs[@]}")
