@@ -37,7 +37,7 @@ struct RequestContext {
   // Governance: who called, and the limiter ticket to settle once the response is done.
   tenancy::Caller caller;
   tenancy::Ticket ticket;
-  bool ticket_admitted = false;       // admit() let it through (counted, or failed open): settle() follows
+  bool ticket_admitted = false;       // admit() let it through (counted, or failed open) and settle() is still owed
   bool usage_expected = false;        // a model request: one usage record when it ends
   const config::Price* price = nullptr;  // the answering deployment's price
   std::int64_t cached_input_tokens = 0;

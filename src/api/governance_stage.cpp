@@ -138,17 +138,24 @@ const guard::Policy& effective_pii_policy(const RequestContext& ctx, const routi
   return scratch;
 }
 
+void settle_admission(RequestContext& ctx) {
+  if (!ctx.ticket_admitted) return;
+  ctx.ticket_admitted = false;
+  const std::int64_t input = std::max<std::int64_t>(ctx.log.input_tokens, 0);
+  const std::int64_t output = std::max<std::int64_t>(ctx.log.output_tokens, 0);
+  governance(ctx).limiter().settle(ctx.ticket, static_cast<std::uint64_t>(input + output), ctx.cost_usd,
+                                   tenancy::unix_now_ms());
+}
+
 void finish(RequestContext& ctx) {
   if (!ctx.usage_expected) return;
   ctx.log.key_id = ctx.caller.key_id();
   ctx.log.cost_usd = ctx.cost_usd;
+  settle_admission(ctx);
   tenancy::Governance& gov = governance(ctx);
   const std::int64_t now = tenancy::unix_now_ms();
   const std::int64_t input = std::max<std::int64_t>(ctx.log.input_tokens, 0);
   const std::int64_t output = std::max<std::int64_t>(ctx.log.output_tokens, 0);
-  if (ctx.ticket_admitted) {
-    gov.limiter().settle(ctx.ticket, static_cast<std::uint64_t>(input + output), ctx.cost_usd, now);
-  }
   store::UsageRecord record;
   record.ts_ms = now;
   record.request_id = ctx.request_id;

@@ -20,7 +20,13 @@ awaitable<bool> admit(RequestContext& ctx, const routing::ModelGroup& group, std
 const guard::Policy& effective_pii_policy(const RequestContext& ctx, const routing::ModelGroup& group,
                                           guard::Policy& scratch);
 
-// Called by the session after every request: settles the ticket and queues the usage record.
+// Settles the limiter ticket with the usage recorded so far (releases the parallel slot and the
+// budget reservation); once per request, later calls do nothing. Called right before the last
+// bytes of a complete answer are written, so a client that sends its next request the moment it
+// has the answer never finds its own max_parallel slot still taken.
+void settle_admission(RequestContext& ctx);
+
+// Called by the session after every request: settles the ticket (if not yet) and queues the usage record.
 void finish(RequestContext& ctx);
 
 }  // namespace baton::api

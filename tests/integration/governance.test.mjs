@@ -562,6 +562,14 @@ test('max_parallel: requests beyond max_parallel in flight get 429 x-baton-limit
   assert.equal((await chat(key.key, chatBody({ user: m }))).status, 200);
 });
 
+test('max_parallel 1: requests sent one after another are never refused (the slot is free before the client has its answer)', { timeout: 30_000 }, async () => {
+  const key = await createKey({ name: 'sequential', max_parallel: 1 });
+  for (let i = 0; i < 40; i++) {
+    const r = await chat(key.key, chatBody(i % 2 ? {} : { fixture: { status: 400 } }));
+    assert.equal(r.status, i % 2 ? 200 : 400, `request ${i}: ${r.status} ${r.text.slice(0, 200)}`);
+  }
+});
+
 test('max_parallel: a stream the client abandons gives its slot back (and is still recorded)', { timeout: 30_000 }, async () => {
   const key = await createKey({ max_parallel: 1 });
   const client = openaiClient(baton.url, { apiKey: key.key });

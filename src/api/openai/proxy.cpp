@@ -142,6 +142,7 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
     co_return result;
   }
   record_usage(ctx, usage);
+  settle_admission(ctx);  // before the client can have the answer and send its next request
   const std::string extra = route_headers(ctx, d);
   co_await write_response(ctx, 200, result.content_type, reply.body(), extra);
   result.kind = AttemptResult::Kind::committed;
@@ -154,6 +155,7 @@ awaitable<void> answer_failure(RequestContext& ctx, const routing::Deployment& d
   if (last.status != 0) {
     std::string extra = route_headers(ctx, d);
     if (!last.retry_after.empty()) extra += "retry-after: " + last.retry_after + "\r\n";
+    settle_admission(ctx);
     co_await write_response(ctx, last.status, last.content_type, last.body, extra);
     co_return;
   }
