@@ -151,7 +151,8 @@ const loads = streams.map((s) => {
   let out = '';
   p.stdout.on('data', (d) => { out += d; });
   p.stderr.on('data', (d) => { out += d; });
-  const done = new Promise((resolve) => p.on('exit', (code) => resolve({ ...s, code, out })));
+  // 'close', not 'exit': hey's summary may still be in the pipe when the process has exited.
+  const done = new Promise((resolve) => p.on('close', (code) => resolve({ ...s, code, out })));
   return { s, p, done };
 });
 
@@ -217,7 +218,7 @@ const rows = results.map((r) => {
   const total = Object.values(statuses).reduce((a, b) => a + b, 0);
   if (unexpected.length) problems.push(`${r.name}: unexpected statuses ${unexpected.map((s) => `${s}×${statuses[s]}`).join(', ')}`);
   if (errors > 0) problems.push(`${r.name}: ${errors} client-side errors`);
-  if (total === 0) problems.push(`${r.name}: no answers at all`);
+  if (total === 0) problems.push(`${r.name}: no answers at all (hey exit ${r.code}: ${r.out.slice(0, 300)})`);
   if (r.cancels && upstreamCancels < total / 2) {
     problems.push(`${r.name}: only ${upstreamCancels} upstream cancels for ${total} clients that left mid-stream`);
   }
