@@ -122,6 +122,9 @@ Error Worker::read_failure(const error_code& ec) const {
   }
   if (ec == bhttp::error::header_limit) return {ErrorCode::header_too_large, "request header too large", {}};
   if (ec == beast::error::timeout) return {ErrorCode::request_timeout, "request not received in time", {}};
+  if (ec == bhttp::error::bad_transfer_encoding) {
+    return {ErrorCode::bad_request, "unsupported Transfer-Encoding: only a single 'chunked' is accepted", {}};
+  }
   if (ec == bhttp::error::buffer_overflow) {
     return {ErrorCode::bad_request, "malformed HTTP request: a chunk-size line longer than the read buffer", {}};
   }
@@ -192,13 +195,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
     parser.body_limit(limits.max_body_bytes);
     auto [head_ec, head_n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
     error_code ec = head_ec;
-    if (!ec && !http::acceptable_transfer_encoding(parser.get())) {
-      request_timer.cancel();
-      const Error refused{ErrorCode::bad_request, "unsupported Transfer-Encoding: only a single 'chunked' is accepted", {}};
-      const std::string request_id = next_request_id();
-      co_await reject_request(stream, refused, request_id);
-      break;
-    }
+    if (!ec && !http::acceptable_transfer_encoding(parser.get())) ec = bhttp::error::bad_transfer_encoding;
     if (!ec && parser.get()[bhttp::field::expect] == "100-continue") {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       std::tie(ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(kContinue), use_nothrow);
