@@ -59,6 +59,9 @@ const heldRss = rssMb(baton.pid);
 const fds = (await import('node:fs')).readdirSync(`/proc/${baton.pid}/fd`).length;
 console.log(JSON.stringify({ streams: N, open_with_first_chunk: firstChunk, failed, baton_idle_rss_mb: +idleRss.toFixed(1),
   baton_rss_mb_with_streams_open: +heldRss.toFixed(1), baton_fds: fds }));
+// HOLD_AFTER_MS keeps the streams open after the sample (e.g. to kill -9 a profiled baton while
+// they are: heaptrack then lists what the open streams hold as "leaked").
+await new Promise((r) => setTimeout(r, Number(process.env.HOLD_AFTER_MS ?? 0)));
 for (const r of requests) r.destroy();
 baton.kill('SIGTERM');
 await fixture.close();

@@ -22,10 +22,10 @@ class ClientWatch {
 
   ClientWatch(beast::tcp_stream& client, UpstreamCall& call)
       : state_(std::make_shared<State>(State{&call, &client.socket()})), timer_(client.get_executor(), kArmAfter) {
-    timer_.async_wait([state = state_](const error_code& ec) {
+    timer_.async_wait(long_wait_handler([state = state_](const error_code& ec) {
       if (ec || !state->active) return;
       state->armed = true;
-      state->socket->async_wait(tcp::socket::wait_read, [state](const error_code& wait_ec) {
+      state->socket->async_wait(tcp::socket::wait_read, long_wait_handler([state](const error_code& wait_ec) {
         state->armed = false;
         if (wait_ec || !state->active) return;  // cancelled: the exchange is over, touch nothing else
         char byte = 0;
@@ -34,8 +34,8 @@ class ClientWatch {
           state->gone = true;
           state->call->cancel();
         }
-      });
-    });
+      }));
+    }));
   }
   ~ClientWatch() {
     state_->active = false;

@@ -262,6 +262,8 @@ awaitable<UpstreamError> UpstreamCall::send(const config::Origin& origin, std::s
     if (!connection_) co_return error;
     parser_.emplace();
     buffer().clear();
+    stash_size_ = 0;
+    parser_starved_ = false;
     connection_->tcp().expires_at(head_deadline);
     error_code ec;
     co_await connection_->write_all(request, ec);
@@ -291,6 +293,11 @@ awaitable<UpstreamError> UpstreamCall::read_more(Clock::time_point deadline) {
       want = std::clamp<std::size_t>(*remaining, kMinReadSize, kMaxReadSize);
     }
   }
+  if (stash_size_ > 0) {
+    asio::buffer_copy(buffer().prepare(stash_size_ + want), asio::buffer(stash_.data(), stash_size_));
+    buffer().commit(stash_size_);
+    stash_size_ = 0;
+  }
   error_code ec;
   const std::size_t n = co_await connection_->read_some(buffer().prepare(want), ec);
   if (ec) {
@@ -302,12 +309,16 @@ awaitable<UpstreamError> UpstreamCall::read_more(Clock::time_point deadline) {
   }
   buffer().commit(n);
   last_read_drained_ = n < want;
+  parser_starved_ = true;
   while (buffer().size() > 0 && !parser_->is_done()) {
     const std::size_t used = parser_->put(buffer().data(), ec);
     buffer().consume(used);
     if (ec == bhttp::error::need_more) break;
     if (ec) co_return UpstreamError::protocol;
-    if (used == 0) break;
+    if (used == 0) {
+      parser_starved_ = false;  // not expected from Beast; then never wait on these bytes
+      break;
+    }
   }
   co_return UpstreamError::none;
 }
@@ -324,7 +335,10 @@ awaitable<UpstreamError> UpstreamCall::wait_readable(Clock::time_point deadline)
   // Epoll is edge-triggered: readability is only signalled for bytes that arrive after the last
   // read. A read that filled its whole buffer may have left bytes behind, so only a short read
   // (the socket was drained) makes waiting safe; otherwise read again straight away.
-  if (!connection_ || connection_->tls() || buffer().size() > 0 || !last_read_drained_) co_return UpstreamError::none;
+  // Bytes the parser could not use yet (a partial chunk-size line) are no reason to read again.
+  if (!connection_ || connection_->tls() || !last_read_drained_ || (buffered() > 0 && !parser_starved_)) {
+    co_return UpstreamError::none;
+  }
   // The timer may fire after this coroutine has moved on: it only touches `state` unless the wait
   // is still pending.
   struct State {
@@ -334,13 +348,13 @@ awaitable<UpstreamError> UpstreamCall::wait_readable(Clock::time_point deadline)
   };
   auto state = std::make_shared<State>(State{true, false, &connection_->tcp().socket()});
   asio::steady_timer timer(connection_->tcp().get_executor(), deadline);
-  timer.async_wait([state](const error_code& ec) {
+  timer.async_wait(long_wait_handler([state](const error_code& ec) {
     if (ec || !state->waiting) return;
     state->timed_out = true;
     error_code ignored;
     state->socket->cancel(ignored);
-  });
-  auto [ec] = co_await connection_->tcp().socket().async_wait(tcp::socket::wait_read, use_nothrow);
+  }));
+  auto [ec] = co_await connection_->tcp().socket().async_wait(tcp::socket::wait_read, use_nothrow_long_wait());
   state->waiting = false;
   timer.cancel();
   if (state->timed_out) co_return UpstreamError::timeout;
@@ -349,7 +363,11 @@ awaitable<UpstreamError> UpstreamCall::wait_readable(Clock::time_point deadline)
 }
 
 void UpstreamCall::release_memory() {
-  if (connection_ && buffer().size() == 0) buffer().shrink_to_fit();
+  if (connection_ && stash_size_ == 0 && buffer().size() <= stash_.size()) {
+    stash_size_ = static_cast<std::uint8_t>(asio::buffer_copy(asio::buffer(stash_), buffer().data()));
+    buffer().clear();
+    buffer().shrink_to_fit();
+  }
   if (parser_ && parser_->body().empty()) parser_->body().shrink_to_fit();
 }
 
@@ -364,7 +382,7 @@ awaitable<UpstreamError> UpstreamCall::read_body_all(Clock::time_point deadline,
 
 void UpstreamCall::finish() {
   if (!connection_) return;
-  if (parser_ && parser_->is_done() && parser_->keep_alive() && buffer().size() == 0) {
+  if (parser_ && parser_->is_done() && parser_->keep_alive() && buffered() == 0) {
     ++connection_->exchanges;
     connection_->tcp().expires_never();
     pool_.release(std::move(connection_));

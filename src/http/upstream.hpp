@@ -8,6 +8,7 @@
 // upstream allows keep-alive. Destroying a call early (client left, timeout) closes the connection,
 // which is how an upstream request is cancelled.
 #include <boost/beast/http/basic_parser.hpp>
+#include <array>
 #include <atomic>
 #include <memory>
 #include <span>
@@ -132,13 +133,14 @@ class UpstreamCall {
   // Waits until the upstream has bytes for us (or `deadline`) without holding a read buffer, so a
   // stream idle between tokens costs no buffer memory. Plain TCP only; TLS falls through.
   awaitable<UpstreamError> wait_readable(Clock::time_point deadline);
-  // Gives back buffer capacity while the call waits (long-lived streams).
+  // Gives back buffer capacity while the call waits (long-lived streams). A few unparsed bytes
+  // (Beast keeps a chunk's closing CRLF until the next chunk's size line is complete) move to a
+  // small inline stash, so a stream between chunks holds no read buffer either.
   void release_memory();
   // Reads the rest of the body (bounded by `max_bytes`).
   awaitable<UpstreamError> read_body_all(Clock::time_point deadline, std::size_t max_bytes);
 
   ResponseParser& parser() { return *parser_; }
-  beast::flat_buffer& buffer() { return connection_->read_buffer; }
   // Hands the connection back to the pool when the exchange ended cleanly; otherwise it closes.
   void finish();
   // Closes the connection now (cancel).
@@ -153,6 +155,8 @@ class UpstreamCall {
 
  private:
   awaitable<UpstreamError> read_more(Clock::time_point deadline);
+  beast::flat_buffer& buffer() { return connection_->read_buffer; }
+  std::size_t buffered() const { return connection_->read_buffer.size() + stash_size_; }
 
   UpstreamPool& pool_;
   std::unique_ptr<UpstreamConnection> connection_;
@@ -160,6 +164,9 @@ class UpstreamCall {
   bool reused_ = false;
   bool cancelled_ = false;
   bool last_read_drained_ = false;  // the last read returned less than asked: nothing left unread
+  bool parser_starved_ = false;     // what is buffered cannot be parsed further without more bytes
+  std::array<char, 32> stash_{};    // unparsed bytes kept while the read buffer is given back
+  std::uint8_t stash_size_ = 0;
 };
 
 }  // namespace baton::http

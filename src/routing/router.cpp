@@ -74,25 +74,26 @@ const Deployment* AttemptPlanner::next(Clock::time_point now, std::chrono::milli
       continue;
     }
     // Untried deployments first; when every eligible one already failed, retry with a backoff.
+    std::vector<Candidate>& candidates = states_.candidate_scratch();
     for (const bool untried_only : {true, false}) {
-      candidates_.clear();
+      candidates.clear();
       for (std::uint32_t i = 0; i < group.deployments.size(); ++i) {
         const Deployment& d = group.deployments[i];
         if ((untried_only && tried_[i]) || !eligible(d, now)) continue;
         const config::Price& price = d.config->price;
-        candidates_.push_back(Candidate{i, d.config->weight, d.health, price.input_per_mtok, price.output_per_mtok});
+        candidates.push_back(Candidate{i, d.config->weight, d.health, price.input_per_mtok, price.output_per_mtok});
       }
-      if (!candidates_.empty()) found_any_ = true;
+      if (!candidates.empty()) found_any_ = true;
       StrategyState& state = states_.for_group(table_, group);
-      while (!candidates_.empty()) {
+      while (!candidates.empty()) {
         const std::optional<std::uint32_t> picked =
-            pick(group.strategy, PickInput{candidates_, needs_.est_input_tokens, needs_.est_output_tokens, now}, state);
+            pick(group.strategy, PickInput{candidates, needs_.est_input_tokens, needs_.est_output_tokens, now}, state);
         if (!picked) break;
         const Deployment& d = group.deployments[*picked];
         if (d.local == nullptr && !d.health->breaker().try_acquire(now)) {  // half-open and its one probe is taken
-          candidates_.erase(std::remove_if(candidates_.begin(), candidates_.end(),
+          candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
                                            [&](const Candidate& c) { return c.index == *picked; }),
-                            candidates_.end());
+                            candidates.end());
           continue;
         }
         if (!untried_only) {

@@ -28,8 +28,12 @@ class StrategyStates {
   explicit StrategyStates(std::uint64_t seed) : seed_(seed) {}
   StrategyState& for_group(const RouteTable& table, const ModelGroup& group);
   std::uint64_t next_random() { return random_.next_random(); }
+  // Scratch for AttemptPlanner::next (synchronous, so requests of one worker can share it): a
+  // planner lives as long as its request, and thousands of open streams should not each carry it.
+  std::vector<Candidate>& candidate_scratch() { return candidate_scratch_; }
 
  private:
+  std::vector<Candidate> candidate_scratch_;
   const RouteTable* table_ = nullptr;  // identity of the table the states belong to
   std::vector<StrategyState> states_;  // by group position in the table
   std::uint64_t seed_;
@@ -72,7 +76,6 @@ class AttemptPlanner {
   boost::container::small_vector<bool, 16> tried_;  // per deployment of the current group
   std::optional<std::chrono::milliseconds> last_retry_after_;
   bool found_any_ = false;
-  boost::container::small_vector<Candidate, 16> candidates_;  // scratch
 };
 
 }  // namespace baton::routing

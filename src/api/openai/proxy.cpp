@@ -52,6 +52,13 @@ routing::ErrorKind error_kind(const AttemptResult& r) {
   return routing::ErrorKind::other;
 }
 
+// What the guard decided for one request, and the redacted request when it redacted.
+struct GuardedRequest {
+  guard::Decision pii;
+  std::string body;
+  RequestFields fields;
+};
+
 struct Forward {
   const std::string& body;  // what the upstream gets (redacted when the guard says so)
   const RequestFields& fields;
@@ -185,15 +192,19 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
     co_return;
   }
   const routing::ModelGroup* group = ctx.routes->find(fields.model);
+  // Error paths reuse `error`: every local here lives in the coroutine frame, which an open
+  // stream holds for its whole life.
   if (group == nullptr) {
-    const Error unknown{ErrorCode::model_not_found,
-                        "The model '" + fields.model + "' does not exist or is not served here", "model"};
-    co_await write_error(ctx, unknown);
+    error = {ErrorCode::model_not_found, "The model '" + fields.model + "' does not exist or is not served here", "model"};
+    co_await write_error(ctx, error);
     co_return;
   }
   ctx.log.model = group->config->name;
   const bool stream = endpoint == Endpoint::chat_completions && fields.stream;
   ctx.log.stream = stream;
+  // A stream may stay open for minutes: give back the client read buffer's capacity now (the
+  // request is read whole) rather than hold it while the upstream prepares its first token.
+  if (stream && ctx.client_buffer.size() == 0) ctx.client_buffer.shrink_to_fit();
 
   routing::RequestNeeds needs;
   needs.est_input_tokens = body.size() / 4;  // a cheap estimate: ~4 bytes per token
@@ -207,18 +218,19 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   StreamState stream_state;
 
   // The sovereignty guard: scan everything the upstream would see, then block, pin or redact.
-  guard::Decision pii;
-  std::string redacted_body;
-  RequestFields redacted_fields;
+  // Its state is allocated only when a policy applies (see the note on `error` above).
+  std::unique_ptr<GuardedRequest> guarded;
   guard::Policy policy_scratch;
   const guard::Policy& pii_policy = effective_pii_policy(ctx, *group, policy_scratch);
   if (pii_policy.enforces_anything()) {
     const guard::Scanner* scanner = guard::shared_scanner();
     const guard::RequestFormat format =
         endpoint == Endpoint::chat_completions ? guard::RequestFormat::openai_chat : guard::RequestFormat::openai_embeddings;
+    guarded = std::make_unique<GuardedRequest>();
+    guard::Decision& pii = guarded->pii;
     if (scanner == nullptr || !guard::decide(*scanner, pii_policy, body, pii, format)) {
-      const Error unscanned{ErrorCode::internal_error, "the PII guard could not scan this request; it was not forwarded", {}};
-      co_await write_error(ctx, unscanned);  // fail closed: never forward unscanned text
+      error = {ErrorCode::internal_error, "the PII guard could not scan this request; it was not forwarded", {}};
+      co_await write_error(ctx, error);  // fail closed: never forward unscanned text
       co_return;
     }
     obs::Registry::instance().count_pii(pii);
@@ -228,24 +240,25 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
       ctx.log.pii_action = guard::to_string(pii.action);
     }
     if (pii.action == guard::Action::block) {
-      const Error blocked{ErrorCode::pii_blocked, pii.block_message(),
-                          endpoint == Endpoint::chat_completions ? "messages" : "input"};
-      co_await write_error(ctx, blocked);
+      error = {ErrorCode::pii_blocked, pii.block_message(), endpoint == Endpoint::chat_completions ? "messages" : "input"};
+      co_await write_error(ctx, error);
       co_return;
     }
     if (pii.pin) needs.allowed_residency = &pii_policy.allowed_residency;
     if (pii.redact) {
-      redacted_body = guard::apply_splices(body, pii.splices);
-      if (!inspect_request(redacted_body, endpoint, redacted_fields, error)) {
-        const Error broken{ErrorCode::internal_error, "redaction produced an invalid request", {}};
-        co_await write_error(ctx, broken);
+      guarded->body = guard::apply_splices(body, pii.splices);
+      if (!inspect_request(guarded->body, endpoint, guarded->fields, error)) {
+        error = {ErrorCode::internal_error, "redaction produced an invalid request", {}};
+        co_await write_error(ctx, error);
         co_return;
       }
       stream_state.redaction = pii.redaction.get();
     }
   }
-  const Forward forward{pii.redact ? redacted_body : body, pii.redact ? redacted_fields : fields,
-                        pii.redact ? pii.redaction.get() : nullptr, endpoint, upstream_path, stream};
+  const bool redacted = guarded && guarded->pii.redact;
+  const bool pinned = guarded && guarded->pii.pin;
+  const Forward forward{redacted ? guarded->body : body, redacted ? guarded->fields : fields,
+                        redacted ? guarded->pii.redaction.get() : nullptr, endpoint, upstream_path, stream};
   stream_state.client_wants_usage = fields.include_usage;
   stream_state.est_prompt_tokens = needs.est_input_tokens;
   // Mid-stream continuation needs somewhere to continue: another deployment or a fallback.
@@ -317,9 +330,9 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   }
   if (stream_state.head_sent) {
     // The stream had started and no deployment could continue it.
-    const Error failure = last_deployment != nullptr && last ? upstream_failure(*last_deployment, last->error)
-                                                             : Error{ErrorCode::upstream_stream_failed, "stream could not be continued", {}};
-    co_await StreamRelay::end_with_error(ctx, failure);
+    error = last_deployment != nullptr && last ? upstream_failure(*last_deployment, last->error)
+                                               : Error{ErrorCode::upstream_stream_failed, "stream could not be continued", {}};
+    co_await StreamRelay::end_with_error(ctx, error);
     co_return;
   }
   if (last_answer) {
@@ -331,12 +344,12 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
     co_await answer_failure(ctx, *last_deployment, *last);
     co_return;
   }
-  const Error none{ErrorCode::no_deployment_available,
-                   pii.pin ? "the request carries personal data that may only go to residency [" + join_names(pii_policy.allowed_residency) +
-                                 "], and no deployment there is available for model '" + fields.model + "'"
-                           : "no deployment of model '" + fields.model + "' is available right now (disabled, starting, or circuit open)",
-                   {}};
-  co_await write_error(ctx, none);
+  error = {ErrorCode::no_deployment_available,
+           pinned ? "the request carries personal data that may only go to residency [" + join_names(pii_policy.allowed_residency) +
+                        "], and no deployment there is available for model '" + fields.model + "'"
+                  : "no deployment of model '" + fields.model + "' is available right now (disabled, starting, or circuit open)",
+           {}};
+  co_await write_error(ctx, error);
 }
 
 }  // namespace

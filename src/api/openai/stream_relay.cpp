@@ -47,12 +47,11 @@ awaitable<AttemptResult> StreamRelay::run() {
       failure = http::UpstreamError::reset;  // ended without [DONE]
       break;
     }
-    if (state_.head_sent) {
-      // Thousands of streams may sit between tokens at once: hold no buffers while waiting.
-      release_memory();
-      failure = co_await timed(ctx_, call_.wait_readable(deadline));
-      if (failure != http::UpstreamError::none) break;
-    }
+    // Thousands of streams may sit waiting for their first token (a long prompt's prefill) or
+    // between tokens at once: hold no buffers while waiting.
+    release_memory();
+    failure = co_await timed(ctx_, call_.wait_readable(deadline));
+    if (failure != http::UpstreamError::none) break;
     failure = co_await timed(ctx_, call_.read_body_some(deadline, upstream_finished));
   }
   if (failure != http::UpstreamError::none) {
