@@ -131,8 +131,11 @@ Error Worker::read_failure(const error_code& ec) const {
   return {ErrorCode::bad_request, "malformed HTTP request: " + ec.message(), {}};
 }
 
-awaitable<void> Worker::reject_request(beast::tcp_stream& stream, const Error& error, std::string_view request_id) {
+awaitable<void> Worker::reject_request(beast::tcp_stream& stream, error_code read_error) {
   // The request could not be read: answer once, then close (the rest of the stream is unusable).
+  // Its locals live here, not in session()'s frame, which every open connection holds.
+  const std::string request_id = next_request_id();
+  const Error error = read_failure(read_error);
   const std::string body = openai_error_body(error);
   const unsigned status = http_status(error.code);
   const std::string response =
@@ -205,9 +208,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
     if (timed_out && (ec || !parser.is_done())) ec = beast::error::timeout;
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
-        const std::string request_id = next_request_id();
-        const Error failure = read_failure(ec);
-        co_await reject_request(stream, failure, request_id);
+        co_await reject_request(stream, ec);
       }
       break;
     }

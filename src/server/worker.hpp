@@ -48,7 +48,7 @@ class Worker {
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket socket);
   Error read_failure(const error_code& ec) const;
-  awaitable<void> reject_request(beast::tcp_stream& stream, const Error& error, std::string_view request_id);
+  awaitable<void> reject_request(beast::tcp_stream& stream, error_code read_error);
   std::string next_request_id();
 
   App& app_;

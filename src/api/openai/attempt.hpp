@@ -34,14 +34,20 @@ Error upstream_failure(const routing::Deployment& d, http::UpstreamError error);
 std::string route_headers(const RequestContext& ctx, const routing::Deployment& d);
 void record_usage(RequestContext& ctx, const Usage& usage);
 
-// Times one upstream wait so it can be left out of x-baton-overhead-us.
-template <class Op>
-awaitable<http::UpstreamError> timed(RequestContext& ctx, Op op) {
-  const auto begin = Clock::now();
-  const http::UpstreamError error = co_await std::move(op);
-  ctx.upstream_wait += Clock::now() - begin;
-  co_return error;
-}
+// Times one upstream wait so it can be left out of x-baton-overhead-us: construct it just before
+// the co_await, in a scope that ends right after. A plain object, not a wrapping coroutine, so a
+// wait costs no extra frame (an open stream waits once per token).
+class UpstreamWait {
+ public:
+  explicit UpstreamWait(RequestContext& ctx) : ctx_(ctx), begin_(Clock::now()) {}
+  ~UpstreamWait() { ctx_.upstream_wait += Clock::now() - begin_; }
+  UpstreamWait(const UpstreamWait&) = delete;
+  UpstreamWait& operator=(const UpstreamWait&) = delete;
+
+ private:
+  RequestContext& ctx_;
+  Clock::time_point begin_;
+};
 
 inline Clock::time_point earliest(Clock::time_point a, Clock::time_point b) { return a < b ? a : b; }
 

@@ -105,8 +105,10 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
   http::UpstreamCall call(ctx.worker.pool());
   const http::ClientWatch watch(ctx.client, call);
   AttemptResult result;
-  result.error = co_await timed(
-      ctx, call.send(origin, request, earliest(now + ms(t.connect_ms), request_deadline), first_byte_deadline));
+  {
+    const UpstreamWait waiting(ctx);
+    result.error = co_await call.send(origin, request, earliest(now + ms(t.connect_ms), request_deadline), first_byte_deadline);
+  }
   if (watch.client_gone()) co_return AttemptResult{AttemptResult::Kind::client_left};
   if (result.error != http::UpstreamError::none) {
     result.kind = AttemptResult::Kind::retryable;
@@ -117,12 +119,15 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
   if (reply.status() == 200 && f.stream && reply.content_type().starts_with("text/event-stream")) {
     const StreamPlan plan{!f.fields.include_usage, first_byte_deadline, request_deadline, ms(t.stall_ms)};
     StreamRelay relay(ctx, call, d, plan, stream_state);
-    AttemptResult relayed = co_await relay.run();
-    co_return relayed;
+    result = co_await relay.run();  // into `result`: every local is frame space for the stream's life
+    co_return result;
   }
 
   const std::size_t limit = reply.status() == 200 ? kMaxUpstreamBody : kMaxUpstreamErrorBody;
-  result.error = co_await timed(ctx, call.read_body_all(request_deadline, limit));
+  {
+    const UpstreamWait waiting(ctx);
+    result.error = co_await call.read_body_all(request_deadline, limit);
+  }
   if (watch.client_gone()) co_return AttemptResult{AttemptResult::Kind::client_left};
   if (result.error != http::UpstreamError::none) {
     result.kind = AttemptResult::Kind::retryable;

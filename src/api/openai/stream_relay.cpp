@@ -50,19 +50,26 @@ awaitable<AttemptResult> StreamRelay::run() {
     // Thousands of streams may sit waiting for their first token (a long prompt's prefill) or
     // between tokens at once: hold no buffers while waiting.
     release_memory();
-    failure = co_await timed(ctx_, call_.wait_readable(deadline));
+    {
+      const UpstreamWait waiting(ctx_);
+      failure = co_await call_.wait_readable(deadline);
+    }
     if (failure != http::UpstreamError::none) break;
-    failure = co_await timed(ctx_, call_.read_body_some(deadline, upstream_finished));
+    {
+      const UpstreamWait reading(ctx_);
+      failure = co_await call_.read_body_some(deadline, upstream_finished);
+    }
   }
+  // One result for both ends: this frame lives as long as the stream.
+  AttemptResult result{AttemptResult::Kind::committed};
   if (failure != http::UpstreamError::none) {
     // GCC 12: no `co_return co_await` of a non-trivial type (see http/asio.hpp).
-    AttemptResult failed = co_await fail(failure);
-    co_return failed;
+    result = co_await fail(failure);
+    co_return result;
   }
   account_attempt_usage();
   record_usage(ctx_, state_.usage);
   call_.finish();
-  AttemptResult result{AttemptResult::Kind::committed};
   result.status = 200;
   result.first_token_us = state_.first_token_us;
   co_return result;
