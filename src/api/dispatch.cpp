@@ -27,8 +27,24 @@ constexpr std::array kRoutes = {
     Route{"/health/ready", bhttp::verb::get, &ops::health_ready},
     Route{"/metrics", bhttp::verb::get, &ops::metrics},
 };
+
+awaitable<void> method_not_allowed(RequestContext& ctx, std::string_view path, bhttp::verb allowed) {
+  const std::string allow = "allow: " + std::string(bhttp::to_string(allowed)) + "\r\n";
+  const Error error{ErrorCode::method_not_allowed,
+                    std::string(ctx.request.method_string()) + " is not allowed on " + std::string(path) + "; use " +
+                        std::string(bhttp::to_string(allowed)),
+                    {}};
+  co_await write_error(ctx, error, allow);
+}
+
+awaitable<void> not_found(RequestContext& ctx, std::string_view path) {
+  const Error error{ErrorCode::not_found, "no such endpoint: " + std::string(path), {}};
+  co_await write_error(ctx, error);
+}
 }  // namespace
 
+// Not a coroutine: it hands back the handler's own awaitable, so a request (and an open stream for
+// its whole life) carries no dispatch frame.
 awaitable<void> dispatch(RequestContext& ctx) {
   std::string_view path = ctx.request.target();
   path = path.substr(0, path.find('?'));
@@ -38,19 +54,11 @@ awaitable<void> dispatch(RequestContext& ctx) {
     if (route.path != path && !item) continue;
     const bhttp::verb method = ctx.request.method();
     if (route.method == bhttp::verb::unknown || method == route.method || (method == bhttp::verb::head && route.method == bhttp::verb::get)) {
-      co_await route.handler(ctx);
-    } else {
-      const std::string allow = "allow: " + std::string(bhttp::to_string(route.method)) + "\r\n";
-      const Error error{ErrorCode::method_not_allowed,
-                        std::string(ctx.request.method_string()) + " is not allowed on " + std::string(path) +
-                            "; use " + std::string(bhttp::to_string(route.method)),
-                        {}};
-      co_await write_error(ctx, error, allow);
+      return route.handler(ctx);
     }
-    co_return;
+    return method_not_allowed(ctx, path, route.method);
   }
-  const Error error{ErrorCode::not_found, "no such endpoint: " + std::string(path), {}};
-  co_await write_error(ctx, error);
+  return not_found(ctx, path);
 }
 
 }  // namespace baton::api

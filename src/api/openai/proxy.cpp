@@ -408,8 +408,9 @@ void record_usage(RequestContext& ctx, const Usage& usage) {
   }
 }
 
-awaitable<void> chat_completions(RequestContext& ctx) { co_await proxy(ctx, Endpoint::chat_completions, "/chat/completions"); }
+// Plain functions handing back proxy()'s awaitable: no frame of their own for the request's life.
+awaitable<void> chat_completions(RequestContext& ctx) { return proxy(ctx, Endpoint::chat_completions, "/chat/completions"); }
 
-awaitable<void> embeddings(RequestContext& ctx) { co_await proxy(ctx, Endpoint::embeddings, "/embeddings"); }
+awaitable<void> embeddings(RequestContext& ctx) { return proxy(ctx, Endpoint::embeddings, "/embeddings"); }
 
 }  // namespace baton::api::openai
