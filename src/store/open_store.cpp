@@ -1,8 +1,8 @@
 // storage.url → a backend. The URL's scheme picks it; the rest is the backend's own business.
-#include <libpq-fe.h>
 
 #include <memory>
 
+#include "store/libpq.hpp"
 #include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/store.hpp"
@@ -25,14 +25,20 @@ std::string validate_store_url(const std::string& url) {
   }
   if (is_postgres(url)) {
     // libpq's own parser, without connecting: catches what PQconnectdb would reject on its shape.
+    const Libpq* pq = nullptr;
+    try {
+      pq = &libpq();
+    } catch (const StoreError& e) {
+      return e.what();
+    }
     char* error = nullptr;
-    PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+    PQconninfoOption* options = pq->conninfo_parse(url.c_str(), &error);
     if (options != nullptr) {
-      PQconninfoFree(options);
+      pq->conninfo_free(options);
       return {};
     }
     std::string why = error != nullptr ? error : "out of memory";
-    PQfreemem(error);
+    pq->freemem(error);
     while (!why.empty() && why.back() == '\n') why.pop_back();
     return "not a valid PostgreSQL URL: " + why;
   }

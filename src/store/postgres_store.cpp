@@ -1,11 +1,10 @@
 #include "store/postgres_store.hpp"
 
-#include <libpq-fe.h>
-
 #include <charconv>
 #include <chrono>
 #include <cstring>
 
+#include "store/libpq.hpp"
 #include "store/migrations.hpp"
 
 namespace baton::store {
@@ -42,10 +41,10 @@ void append_number(std::string& out, Number value) {
 }
 
 struct FinishConnection {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
+  void operator()(PGconn* conn) const { libpq().finish(conn); }
 };
 struct ClearResult {
-  void operator()(PGresult* result) const { PQclear(result); }
+  void operator()(PGresult* result) const { libpq().clear(result); }
 };
 using Result = std::unique_ptr<PGresult, ClearResult>;
 
@@ -90,20 +89,20 @@ class ResultRow final : public schema::RowReader {
   double real_value() override { return parse<double>(); }
   std::string text_value() override {
     const int column = column_++;
-    return std::string(PQgetvalue(result_, row_, column), static_cast<std::size_t>(PQgetlength(result_, row_, column)));
+    return std::string(libpq().getvalue(result_, row_, column), static_cast<std::size_t>(libpq().getlength(result_, row_, column)));
   }
 
  private:
   template <typename Number>
   Number parse() {
     const int column = column_++;
-    const char* text = PQgetvalue(result_, row_, column);
-    const char* end = text + PQgetlength(result_, row_, column);
+    const char* text = libpq().getvalue(result_, row_, column);
+    const char* end = text + libpq().getlength(result_, row_, column);
     Number value{};
     // sum() over bigint comes back as numeric: still plain digits, since the inputs are integers.
     const auto [stop, error] = std::from_chars(text, end, value);
     if (error != std::errc() || stop != end) {
-      fail(operation_, "column " + std::string(PQfname(result_, column)) + " is not a number: " + text);
+      fail(operation_, "column " + std::string(libpq().fname(result_, column)) + " is not a number: " + text);
     }
     return value;
   }
@@ -160,16 +159,16 @@ void ignore_notice(void*, const char*) {}  // "relation already exists, skipping
 class PostgresStore final : public Store {
  public:
   explicit PostgresStore(const std::string& url)
-      : conn_(PQconnectdb(url.c_str())),
+      : conn_(libpq().connectdb(url.c_str())),
         team_upsert_(schema::upsert_by_id_sql("teams", schema::kTeamColumns, '$')),
         key_upsert_(schema::upsert_by_id_sql("keys", schema::kKeyColumns, '$')),
         usage_copy_("COPY usage (" + std::string(schema::kUsageColumns) + ") FROM STDIN") {
     // The URL is never part of a message: it may carry a password.
     if (!conn_) fail("connect", "out of memory");
-    if (PQstatus(conn_.get()) != CONNECTION_OK) fail("connect", trimmed(PQerrorMessage(conn_.get())));
-    PQsetNoticeProcessor(conn_.get(), ignore_notice, nullptr);
+    if (libpq().status(conn_.get()) != CONNECTION_OK) fail("connect", trimmed(libpq().error_message(conn_.get())));
+    libpq().set_notice_processor(conn_.get(), ignore_notice, nullptr);
     // Whatever the server's default, text travels as UTF-8 (storable_text guarantees it for usage).
-    if (PQsetClientEncoding(conn_.get(), "UTF8") != 0) fail("connect", trimmed(PQerrorMessage(conn_.get())));
+    if (libpq().set_client_encoding(conn_.get(), "UTF8") != 0) fail("connect", trimmed(libpq().error_message(conn_.get())));
   }
 
   std::string_view backend() const override { return kBackend; }
@@ -202,7 +201,7 @@ class PostgresStore final : public Store {
   int schema_version() override {
     reconnect_if_lost("schema_version");
     const Result exists = exec("SELECT to_regclass('schema_migrations') IS NOT NULL", Params(), "schema_version");
-    if (std::strcmp(PQgetvalue(exists.get(), 0, 0), "t") != 0) return 0;
+    if (std::strcmp(libpq().getvalue(exists.get(), 0, 0), "t") != 0) return 0;
     return applied_version();
   }
 
@@ -220,7 +219,7 @@ class PostgresStore final : public Store {
     const Result result = exec("SELECT " + std::string(schema::kTeamColumns) + " FROM teams ORDER BY created_at_ms, id",
                                Params(), "list_teams");
     std::vector<TeamRecord> teams;
-    for (int i = 0; i < PQntuples(result.get()); ++i) {
+    for (int i = 0; i < libpq().ntuples(result.get()); ++i) {
       ResultRow row(result.get(), i, "list_teams");
       teams.push_back(schema::read_team(row, kBackend));
     }
@@ -252,7 +251,7 @@ class PostgresStore final : public Store {
     const Result result = exec("SELECT " + std::string(schema::kKeyColumns) + " FROM keys ORDER BY created_at_ms, id",
                                Params(), "list_keys");
     std::vector<KeyRecord> keys;
-    for (int i = 0; i < PQntuples(result.get()); ++i) {
+    for (int i = 0; i < libpq().ntuples(result.get()); ++i) {
       ResultRow row(result.get(), i, "list_keys");
       keys.push_back(schema::read_key(row, kBackend));
     }
@@ -276,7 +275,7 @@ class PostgresStore final : public Store {
   std::int64_t keys_revision() override {
     reconnect_if_lost("keys_revision");
     const Result result = exec("SELECT value FROM meta WHERE name = 'keys_revision'", Params(), "keys_revision");
-    if (PQntuples(result.get()) != 1) fail("keys_revision", "the meta row is missing");
+    if (libpq().ntuples(result.get()) != 1) fail("keys_revision", "the meta row is missing");
     ResultRow row(result.get(), 0, "keys_revision");
     return row.int_value();
   }
@@ -293,7 +292,7 @@ class PostgresStore final : public Store {
     const schema::BoundSql bound = schema::usage_query_sql(query, '$');
     const Result result = exec(bound.sql, Params(bound), "query_usage");
     std::vector<UsageRow> rows;
-    for (int i = 0; i < PQntuples(result.get()); ++i) {
+    for (int i = 0; i < libpq().ntuples(result.get()); ++i) {
       ResultRow row(result.get(), i, "query_usage");
       rows.push_back(schema::read_usage_row(row, query));
     }
@@ -320,8 +319,8 @@ class PostgresStore final : public Store {
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     ~Transaction() {
-      if (!committed_ && PQstatus(store_.conn_.get()) == CONNECTION_OK) {
-        const Result rollback(PQexec(store_.conn_.get(), "ROLLBACK"));
+      if (!committed_ && libpq().status(store_.conn_.get()) == CONNECTION_OK) {
+        const Result rollback(libpq().exec(store_.conn_.get(), "ROLLBACK"));
       }
     }
     void commit() {
@@ -338,25 +337,25 @@ class PostgresStore final : public Store {
   // A dropped connection (server restart, failover) is re-established before the next operation
   // starts, never in the middle of one: a transaction must not silently continue on a new session.
   void reconnect_if_lost(std::string_view operation) {
-    if (PQstatus(conn_.get()) == CONNECTION_OK) return;
-    PQreset(conn_.get());
-    if (PQstatus(conn_.get()) != CONNECTION_OK) fail(operation, trimmed(PQerrorMessage(conn_.get())));
-    PQsetNoticeProcessor(conn_.get(), ignore_notice, nullptr);
-    if (PQsetClientEncoding(conn_.get(), "UTF8") != 0) fail(operation, trimmed(PQerrorMessage(conn_.get())));
+    if (libpq().status(conn_.get()) == CONNECTION_OK) return;
+    libpq().reset(conn_.get());
+    if (libpq().status(conn_.get()) != CONNECTION_OK) fail(operation, trimmed(libpq().error_message(conn_.get())));
+    libpq().set_notice_processor(conn_.get(), ignore_notice, nullptr);
+    if (libpq().set_client_encoding(conn_.get(), "UTF8") != 0) fail(operation, trimmed(libpq().error_message(conn_.get())));
   }
 
   Result exec(const std::string& sql, const Params& params, std::string_view operation) {
     const std::vector<const char*> values = params.pointers();
-    Result result(PQexecParams(conn_.get(), sql.c_str(), params.size(), nullptr, values.data(), nullptr, nullptr, 0));
-    const ExecStatusType status = PQresultStatus(result.get());
+    Result result(libpq().exec_params(conn_.get(), sql.c_str(), params.size(), nullptr, values.data(), nullptr, nullptr, 0));
+    const ExecStatusType status = libpq().result_status(result.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      fail(operation, trimmed(result ? PQresultErrorMessage(result.get()) : PQerrorMessage(conn_.get())));
+      fail(operation, trimmed(result ? libpq().result_error_message(result.get()) : libpq().error_message(conn_.get())));
     }
     return result;
   }
 
   static std::int64_t affected_rows(const Result& result) {
-    return std::strtoll(PQcmdTuples(result.get()), nullptr, 10);
+    return std::strtoll(libpq().cmd_tuples(result.get()), nullptr, 10);
   }
 
   int applied_version() {
@@ -375,9 +374,9 @@ class PostgresStore final : public Store {
   // One COPY for the whole batch, streamed in chunks. On any failure the COPY is ended with an
   // error (the server discards it) before the exception leaves, so the connection stays usable.
   void copy_usage(std::span<const UsageRecord> batch) {
-    const Result start(PQexec(conn_.get(), usage_copy_.c_str()));
-    if (PQresultStatus(start.get()) != PGRES_COPY_IN) {
-      fail("insert_usage", trimmed(start ? PQresultErrorMessage(start.get()) : PQerrorMessage(conn_.get())));
+    const Result start(libpq().exec(conn_.get(), usage_copy_.c_str()));
+    if (libpq().result_status(start.get()) != PGRES_COPY_IN) {
+      fail("insert_usage", trimmed(start ? libpq().result_error_message(start.get()) : libpq().error_message(conn_.get())));
     }
     CopyRows rows;
     rows.buffer().reserve(kCopyChunkBytes + 4096);
@@ -392,20 +391,20 @@ class PostgresStore final : public Store {
       }
     }
     if (sent) sent = send_copy_data(rows.buffer());
-    const std::string send_error = sent ? "" : trimmed(PQerrorMessage(conn_.get()));
-    PQputCopyEnd(conn_.get(), sent ? nullptr : "baton: usage batch aborted");
+    const std::string send_error = sent ? "" : trimmed(libpq().error_message(conn_.get()));
+    libpq().put_copy_end(conn_.get(), sent ? nullptr : "baton: usage batch aborted");
     // The COPY's outcome, then the end of results (libpq needs both read before the next command).
-    Result outcome(PQgetResult(conn_.get()));
-    const bool copied = PQresultStatus(outcome.get()) == PGRES_COMMAND_OK;
-    const std::string outcome_error = copied ? "" : trimmed(PQresultErrorMessage(outcome.get()));
-    while (Result extra{PQgetResult(conn_.get())}) {
+    Result outcome(libpq().get_result(conn_.get()));
+    const bool copied = libpq().result_status(outcome.get()) == PGRES_COMMAND_OK;
+    const std::string outcome_error = copied ? "" : trimmed(libpq().result_error_message(outcome.get()));
+    while (Result extra{libpq().get_result(conn_.get())}) {
     }
     if (!sent) fail("insert_usage", send_error);
     if (!copied) fail("insert_usage", outcome_error);
   }
 
   bool send_copy_data(std::string& buffer) {
-    const bool ok = buffer.empty() || PQputCopyData(conn_.get(), buffer.data(), static_cast<int>(buffer.size())) == 1;
+    const bool ok = buffer.empty() || libpq().put_copy_data(conn_.get(), buffer.data(), static_cast<int>(buffer.size())) == 1;
     buffer.clear();
     return ok;
   }

@@ -1,6 +1,7 @@
 // Health endpoints and Prometheus metrics of the real baton binary.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startFixture } from '../fixture/upstream.mjs';
 import { startBaton } from './lib/baton.mjs';
 import { standardConfig } from './lib/config.mjs';
@@ -38,4 +39,12 @@ test('GET /metrics: Prometheus text with baton_requests_total{model="gpt-test"} 
   assert.ok(line, `no baton_requests_total line with model="gpt-test" in:\n${lines.join('\n')}`);
   const value = Number(line.trim().split(/\s+/).at(-1));
   assert.ok(value >= 1, `counter value ${value} in ${line}`);
+});
+
+test('a baton on SQLite storage never loads libpq (it is loaded at run time, for PostgreSQL only)', { timeout: 20_000 }, async () => {
+  const r = await rawRequest(`${baton.url}/health/ready`);
+  assert.equal(r.status, 200);
+  const maps = readFileSync(`/proc/${baton.proc.pid}/maps`, 'utf8');
+  assert.doesNotMatch(maps, /libpq\.so/, 'libpq is mapped');
+  assert.doesNotMatch(maps, /libkrb5|libldap/, "libpq's dependencies are mapped");
 });

@@ -12,6 +12,7 @@
 // test diagnostics.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { startFixture } from '../fixture/upstream.mjs';
 import { startBaton, waitFor } from './lib/baton.mjs';
@@ -214,6 +215,12 @@ after(async () => {
   await redis?.stop({ final: true });
   await pg?.stop();
   await fx?.close();
+});
+
+test('PostgreSQL storage: every replica loaded libpq at run time (baton does not link it)', { timeout: 20_000 }, async () => {
+  for (const b of reps) {
+    assert.match(readFileSync(`/proc/${b.proc.pid}/maps`, 'utf8'), /libpq\.so\.5/, `replica ${b.proc.pid} has no libpq mapped`);
+  }
 });
 
 for (const n of [2, 4]) {
