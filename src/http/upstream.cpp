@@ -331,35 +331,36 @@ awaitable<UpstreamError> UpstreamCall::read_body_some(Clock::time_point deadline
   co_return error;
 }
 
-awaitable<UpstreamError> UpstreamCall::wait_readable(Clock::time_point deadline) {
+bool UpstreamCall::can_wait_readable() const {
   // Epoll is edge-triggered: readability is only signalled for bytes that arrive after the last
   // read. A read that filled its whole buffer may have left bytes behind, so only a short read
-  // (the socket was drained) makes waiting safe; otherwise read again straight away.
-  // Bytes the parser could not use yet (a partial chunk-size line) are no reason to read again.
-  if (!connection_ || connection_->tls() || !last_read_drained_ || (buffered() > 0 && !parser_starved_)) {
-    co_return UpstreamError::none;
-  }
-  // The timer may fire after this coroutine has moved on: it only touches `state` unless the wait
-  // is still pending.
-  struct State {
-    bool waiting = true;
-    bool timed_out = false;
-    tcp::socket* socket;
-  };
-  auto state = std::make_shared<State>(State{true, false, &connection_->tcp().socket()});
-  asio::steady_timer timer(connection_->tcp().get_executor(), deadline);
-  timer.async_wait(long_wait_handler([state](const error_code& ec) {
-    if (ec || !state->waiting) return;
+  // (the socket was drained) makes waiting safe; otherwise read again straight away. Bytes the
+  // parser could not use yet (a partial chunk-size line) are no reason to read again.
+  return connection_ && !connection_->tls() && last_read_drained_ && (buffered() == 0 || parser_starved_);
+}
+
+awaitable<std::tuple<error_code>> UpstreamCall::wait_readable(Clock::time_point deadline) {
+  if (!readiness_) readiness_ = std::make_shared<ReadinessTimer>(connection_->tcp().get_executor());
+  readiness_->socket = &connection_->tcp().socket();
+  readiness_->waiting = true;
+  readiness_->timed_out = false;
+  const std::uint64_t number = ++readiness_->wait_number;
+  readiness_->timer.expires_at(deadline);
+  readiness_->timer.async_wait(long_wait_handler([state = readiness_, number](const error_code& ec) {
+    if (ec || !state->waiting || state->wait_number != number) return;
     state->timed_out = true;
     error_code ignored;
     state->socket->cancel(ignored);
   }));
-  auto [ec] = co_await connection_->tcp().socket().async_wait(tcp::socket::wait_read, use_nothrow_long_wait());
-  state->waiting = false;
-  timer.cancel();
-  if (state->timed_out) co_return UpstreamError::timeout;
-  if (ec) co_return classify(ec);
-  co_return UpstreamError::none;
+  return connection_->tcp().socket().async_wait(tcp::socket::wait_read, use_nothrow_long_wait());
+}
+
+UpstreamError UpstreamCall::wait_readable_result(const error_code& ec) {
+  readiness_->waiting = false;
+  readiness_->timer.cancel();
+  if (readiness_->timed_out) return UpstreamError::timeout;
+  if (ec) return classify(ec);
+  return UpstreamError::none;
 }
 
 void UpstreamCall::release_memory() {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -130,9 +131,15 @@ class UpstreamCall {
                                 Clock::time_point connect_deadline, Clock::time_point head_deadline);
   // Reads at least one more piece of the body into parser().body(). Sets `done` at end of message.
   awaitable<UpstreamError> read_body_some(Clock::time_point deadline, bool& done);
-  // Waits until the upstream has bytes for us (or `deadline`) without holding a read buffer, so a
-  // stream idle between tokens costs no buffer memory. Plain TCP only; TLS falls through.
-  awaitable<UpstreamError> wait_readable(Clock::time_point deadline);
+  // Waiting until the upstream has bytes for us (or `deadline`) without holding a read buffer, so
+  // a stream idle between tokens costs no buffer memory. Three steps, so that a wait (once per
+  // token) costs no coroutine frame of its own:
+  //   if (call.can_wait_readable()) { auto [ec] = co_await call.wait_readable(deadline);
+  //                                   error = call.wait_readable_result(ec); }
+  // Plain TCP only (TLS may hold decrypted bytes): then can_wait_readable() is false.
+  bool can_wait_readable() const;
+  awaitable<std::tuple<error_code>> wait_readable(Clock::time_point deadline);
+  UpstreamError wait_readable_result(const error_code& ec);
   // Gives back buffer capacity while the call waits (long-lived streams). A few unparsed bytes
   // (Beast keeps a chunk's closing CRLF until the next chunk's size line is complete) move to a
   // small inline stash, so a stream between chunks holds no read buffer either.
@@ -167,6 +174,18 @@ class UpstreamCall {
   bool parser_starved_ = false;     // what is buffered cannot be parsed further without more bytes
   std::array<char, 32> stash_{};    // unparsed bytes kept while the read buffer is given back
   std::uint8_t stash_size_ = 0;
+  // The deadline of a readiness wait. Shared with the timer's handler, which may run after its
+  // wait (or this call) ended, even during a later wait: it acts only when the wait it was armed
+  // for (`wait_number`) is still pending.
+  struct ReadinessTimer {
+    explicit ReadinessTimer(const asio::any_io_executor& executor) : timer(executor) {}
+    asio::steady_timer timer;
+    tcp::socket* socket = nullptr;
+    std::uint64_t wait_number = 0;
+    bool waiting = false;
+    bool timed_out = false;
+  };
+  std::shared_ptr<ReadinessTimer> readiness_;
 };
 
 }  // namespace baton::http

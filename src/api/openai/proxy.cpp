@@ -59,6 +59,15 @@ struct GuardedRequest {
   RequestFields fields;
 };
 
+// Failed attempts of one request, to answer with when no attempt succeeds. Off the coroutine
+// frame: a healthy stream never needs them.
+struct FailedAttempts {
+  AttemptResult last;  // the last failed attempt
+  const routing::Deployment* last_deployment = nullptr;
+  AttemptResult last_answer;  // the last one an upstream actually answered (status != 0)
+  const routing::Deployment* last_answer_deployment = nullptr;
+};
+
 struct Forward {
   const std::string& body;  // what the upstream gets (redacted when the guard says so)
   const RequestFields& fields;
@@ -268,10 +277,7 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   stream_state.est_prompt_tokens = needs.est_input_tokens;
   // Mid-stream continuation needs somewhere to continue: another deployment or a fallback.
   stream_state.continuation_enabled = stream && (group->deployments.size() > 1 || !group->fallbacks.empty());
-  std::optional<AttemptResult> last;         // the last failed attempt
-  std::optional<AttemptResult> last_answer;  // the last one an upstream actually answered
-  const routing::Deployment* last_deployment = nullptr;
-  const routing::Deployment* last_answer_deployment = nullptr;
+  std::unique_ptr<FailedAttempts> failures;  // allocated at the first failure
   for (;;) {
     std::chrono::milliseconds wait{0};
     const routing::Deployment* d = planner.next(Clock::now(), wait);
@@ -325,28 +331,29 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
       stream_state.echo = stream_state.text;
       ++stream_state.continuations;
     }
-    last = result;
-    last_deployment = d;
+    if (!failures) failures = std::make_unique<FailedAttempts>();
+    failures->last = result;
+    failures->last_deployment = d;
     if (result.status != 0) {
-      last_answer = result;
-      last_answer_deployment = d;
+      failures->last_answer = result;
+      failures->last_answer_deployment = d;
     }
     if (Clock::now() >= request_deadline) break;
   }
   if (stream_state.head_sent) {
     // The stream had started and no deployment could continue it.
-    error = last_deployment != nullptr && last ? upstream_failure(*last_deployment, last->error)
-                                               : Error{ErrorCode::upstream_stream_failed, "stream could not be continued", {}};
+    error = failures ? upstream_failure(*failures->last_deployment, failures->last.error)
+                     : Error{ErrorCode::upstream_stream_failed, "stream could not be continued", {}};
     co_await StreamRelay::end_with_error(ctx, error);
     co_return;
   }
-  if (last_answer) {
+  if (failures && failures->last_answer_deployment != nullptr) {
     // An upstream's own answer (e.g. its 500 or 429) says more than a later connect error.
-    co_await answer_failure(ctx, *last_answer_deployment, *last_answer);
+    co_await answer_failure(ctx, *failures->last_answer_deployment, failures->last_answer);
     co_return;
   }
-  if (last) {
-    co_await answer_failure(ctx, *last_deployment, *last);
+  if (failures) {
+    co_await answer_failure(ctx, *failures->last_deployment, failures->last);
     co_return;
   }
   error = {ErrorCode::no_deployment_available,

@@ -50,9 +50,10 @@ awaitable<AttemptResult> StreamRelay::run() {
     // Thousands of streams may sit waiting for their first token (a long prompt's prefill) or
     // between tokens at once: hold no buffers while waiting.
     release_memory();
-    {
+    if (call_.can_wait_readable()) {
       const UpstreamWait waiting(ctx_);
-      failure = co_await call_.wait_readable(deadline);
+      auto [wait_ec] = co_await call_.wait_readable(deadline);
+      failure = call_.wait_readable_result(wait_ec);
     }
     if (failure != http::UpstreamError::none) break;
     {

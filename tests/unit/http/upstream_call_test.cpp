@@ -61,13 +61,17 @@ TEST(UpstreamCall, AStreamBetweenChunksWaitsForTheNextOneAndKeepsTheBytesItHeld)
 
     // Nothing more was sent: the wait runs into its deadline instead of returning at once.
     const auto wait_started = Clock::now();
-    error = co_await call.wait_readable(Clock::now() + std::chrono::milliseconds(150));
+    EXPECT_TRUE(call.can_wait_readable());  // the two bytes it holds cannot be parsed yet
+    auto [idle_ec] = co_await call.wait_readable(Clock::now() + std::chrono::milliseconds(150));
+    error = call.wait_readable_result(idle_ec);
     EXPECT_EQ(error, UpstreamError::timeout);
     EXPECT_GE(Clock::now() - wait_started, std::chrono::milliseconds(140));
 
     const std::string second = chunk("data: two\n\n");
     co_await peer.send(second);
-    error = co_await call.wait_readable(soon);
+    EXPECT_TRUE(call.can_wait_readable());
+    auto [ready_ec] = co_await call.wait_readable(soon);
+    error = call.wait_readable_result(ready_ec);
     EXPECT_EQ(error, UpstreamError::none);
     while (call.parser().body().empty() && !done && error == UpstreamError::none) error = co_await call.read_body_some(soon, done);
     EXPECT_EQ(call.parser().body(), "data: two\n\n");
