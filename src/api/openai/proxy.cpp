@@ -81,33 +81,6 @@ struct Forward {
 awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment& d, const Forward& f,
                                  Clock::time_point request_deadline, StreamState& stream_state) {
   const config::Origin origin = d.origin();
-  std::vector<Splice> splices = upstream_body_splices(f.fields, d.upstream_model_json, f.stream);
-  if (stream_state.continuing) add_continuation_splice(f.fields, stream_state.text, splices);
-  std::size_t body_length = f.body.size();
-  for (const Splice& s : splices) body_length = body_length - s.length + s.text.size();
-  std::string head;
-  head.reserve(128 + d.static_head.size());
-  head += "POST ";
-  head += origin.path_prefix;
-  head += f.upstream_path;
-  head += " HTTP/1.1\r\n";
-  head += d.static_head;
-  head += "content-length: ";
-  append_decimal(head, static_cast<std::uint64_t>(body_length));
-  head += "\r\nx-request-id: ";
-  head += ctx.request_id;
-  head += f.stream ? "\r\naccept: text/event-stream\r\n\r\n" : "\r\naccept: application/json\r\n\r\n";
-  std::vector<asio::const_buffer> request;
-  request.reserve(2 + 2 * splices.size());
-  request.emplace_back(head.data(), head.size());
-  std::size_t cursor = 0;
-  for (const Splice& s : splices) {
-    request.emplace_back(f.body.data() + cursor, s.offset - cursor);
-    request.emplace_back(s.text.data(), s.text.size());
-    cursor = s.offset + s.length;
-  }
-  request.emplace_back(f.body.data() + cursor, f.body.size() - cursor);
-
   const config::Timeouts& t = d.timeouts;
   const auto now = Clock::now();
   const auto first_byte_deadline = earliest(now + ms(t.first_token_ms), request_deadline);
@@ -115,6 +88,34 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
   const http::ClientWatch watch(ctx.client, call);
   AttemptResult result;
   {
+    // What only sending needs (the head, the body's pieces) is freed once it is sent: a stream
+    // keeps this frame for its whole life.
+    std::vector<Splice> splices = upstream_body_splices(f.fields, d.upstream_model_json, f.stream);
+    if (stream_state.continuing) add_continuation_splice(f.fields, stream_state.text, splices);
+    std::size_t body_length = f.body.size();
+    for (const Splice& s : splices) body_length = body_length - s.length + s.text.size();
+    std::string head;
+    head.reserve(128 + d.static_head.size());
+    head += "POST ";
+    head += origin.path_prefix;
+    head += f.upstream_path;
+    head += " HTTP/1.1\r\n";
+    head += d.static_head;
+    head += "content-length: ";
+    append_decimal(head, static_cast<std::uint64_t>(body_length));
+    head += "\r\nx-request-id: ";
+    head += ctx.request_id;
+    head += f.stream ? "\r\naccept: text/event-stream\r\n\r\n" : "\r\naccept: application/json\r\n\r\n";
+    std::vector<asio::const_buffer> request;
+    request.reserve(2 + 2 * splices.size());
+    request.emplace_back(head.data(), head.size());
+    std::size_t cursor = 0;
+    for (const Splice& s : splices) {
+      request.emplace_back(f.body.data() + cursor, s.offset - cursor);
+      request.emplace_back(s.text.data(), s.text.size());
+      cursor = s.offset + s.length;
+    }
+    request.emplace_back(f.body.data() + cursor, f.body.size() - cursor);
     const UpstreamWait waiting(ctx);
     result.error = co_await call.send(origin, request, earliest(now + ms(t.connect_ms), request_deadline), first_byte_deadline);
   }
