@@ -31,6 +31,8 @@ const argv = [...wrapper, BIN, 'serve', '--config', config];
 // at FIXTURE_PORT's fixture; its RSS is then not sampled.
 const external = Number(process.env.BATON_EXTERNAL ?? 0);
 const baton = external ? { pid: process.pid, kill() {} } : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+// Whatever happens to this script (an exception included), the baton it started goes with it.
+process.on('exit', () => baton.kill('SIGKILL'));
 const port = external || await new Promise((resolve, reject) => {
   let out = '';
   baton.stdout.on('data', (d) => { out += d; const m = /listening on [\d.]+:(\d+)/.exec(out); if (m) resolve(Number(m[1])); });
