@@ -47,10 +47,11 @@ awaitable<AttemptResult> StreamRelay::run() {
       failure = http::UpstreamError::reset;  // ended without [DONE]
       break;
     }
-    // Thousands of streams may sit waiting for their first token (a long prompt's prefill) or
-    // between tokens at once: hold no buffers while waiting.
-    release_memory();
     if (call_.can_wait_readable()) {
+      // Thousands of streams may sit waiting for their first token (a long prompt's prefill) or
+      // between tokens at once: hold no buffers while waiting. (When bytes are already waiting,
+      // the read below would only allocate them again.)
+      release_memory();
       const UpstreamWait waiting(ctx_);
       auto [wait_ec] = co_await call_.wait_readable(deadline);
       failure = call_.wait_readable_result(wait_ec);
