@@ -6,6 +6,7 @@
 
 #include "core/errors.hpp"
 #include "http/asio.hpp"
+#include "http/deadline_sweep.hpp"
 #include "obs/access_log.hpp"
 #include "routing/route_table.hpp"
 #include "tenancy/keys.hpp"
@@ -22,6 +23,7 @@ using Request = bhttp::request<bhttp::string_body>;
 struct RequestContext {
   server::Worker& worker;
   beast::tcp_stream& client;
+  http::SocketDeadline& client_deadline;  // the session's: bounds every read and write on `client`
   beast::flat_buffer& client_buffer;  // the session's read buffer (may hold a pipelined request)
   Request& request;
   std::shared_ptr<const routing::RouteTable> routes;

@@ -39,8 +39,10 @@ std::string response_head(RequestContext& ctx, unsigned status, std::string_view
 }
 
 awaitable<bool> write_buffers(RequestContext& ctx, std::span<const asio::const_buffer> buffers) {
-  ctx.client.expires_after(ms(ctx.worker.server_config().idle_timeout_ms));
+  // A client that stops reading gets idle_timeout_ms to take the answer.
+  ctx.client_deadline.arm(Clock::now() + ms(ctx.worker.server_config().idle_timeout_ms));
   auto [ec, n] = co_await asio::async_write(ctx.client, buffers, use_nothrow);
+  ctx.client_deadline.disarm();
   if (ec) {
     ctx.keep_alive = false;
     co_return false;

@@ -10,45 +10,35 @@
 #include <memory>
 
 #include "http/asio.hpp"
+#include "http/deadline_sweep.hpp"
 #include "http/upstream.hpp"
 
 namespace baton::http {
 
-class ClientWatch {
+class ClientWatch final : private Deadline {
  public:
   // A fast upstream answers before anyone could notice a departed client; arming the watch costs an
   // epoll_ctl, so it starts only once the wait has lasted this long.
   static constexpr auto kArmAfter = std::chrono::milliseconds(50);
 
-  ClientWatch(beast::tcp_stream& client, UpstreamCall& call)
-      : state_(std::make_shared<State>(State{&call, &client.socket()})), timer_(client.get_executor(), kArmAfter) {
-    timer_.async_wait(long_wait_handler([state = state_](const error_code& ec) {
-      if (ec || !state->active) return;
-      state->armed = true;
-      state->socket->async_wait(tcp::socket::wait_read, long_wait_handler([state](const error_code& wait_ec) {
-        state->armed = false;
-        if (wait_ec || !state->active) return;  // cancelled: the exchange is over, touch nothing else
-        char byte = 0;
-        const ssize_t n = ::recv(state->socket->native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-          state->gone = true;
-          state->call->cancel();
-        }
-      }));
-    }));
+  ClientWatch(DeadlineSweep& sweep, beast::tcp_stream& client, UpstreamCall& call, Clock::time_point now)
+      : Deadline(sweep), client_(client.socket()), call_(call) {
+    arm(now + kArmAfter);
   }
   ~ClientWatch() {
+    if (!state_) return;
     state_->active = false;
-    timer_.cancel();
     error_code ignored;
     if (state_->armed) state_->socket->cancel(ignored);
   }
   ClientWatch(const ClientWatch&) = delete;
   ClientWatch& operator=(const ClientWatch&) = delete;
 
-  bool client_gone() const { return state_->gone; }
+  bool client_gone() const { return state_ && state_->gone; }
 
  private:
+  // Shared with the readiness handler, which may run after the watch is gone (then it only sees
+  // active == false). Allocated only for the slow waits that get that far.
   struct State {
     UpstreamCall* call;
     tcp::socket* socket;
@@ -56,8 +46,25 @@ class ClientWatch {
     bool armed = false;
     bool gone = false;
   };
+
+  void expire() override {
+    state_ = std::make_shared<State>(State{&call_, &client_});
+    state_->armed = true;
+    client_.async_wait(tcp::socket::wait_read, long_wait_handler([state = state_](const error_code& wait_ec) {
+      state->armed = false;
+      if (wait_ec || !state->active) return;  // cancelled: the exchange is over, touch nothing else
+      char byte = 0;
+      const ssize_t n = ::recv(state->socket->native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        state->gone = true;
+        state->call->cancel();
+      }
+    }));
+  }
+
+  tcp::socket& client_;
+  UpstreamCall& call_;
   std::shared_ptr<State> state_;
-  asio::steady_timer timer_;
 };
 
 }  // namespace baton::http

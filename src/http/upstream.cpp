@@ -105,9 +105,9 @@ awaitable<void> UpstreamConnection::write_all(std::span<const asio::const_buffer
   }
 }
 
-UpstreamPool::UpstreamPool(const asio::any_io_executor& executor, asio::ssl::context& tls_context,
-                           const ProxySettings& proxies)
-    : executor_(executor), tls_context_(tls_context), proxies_(proxies), resolver_(executor) {}
+UpstreamPool::UpstreamPool(const asio::any_io_executor& executor, DeadlineSweep& deadlines,
+                           asio::ssl::context& tls_context, const ProxySettings& proxies)
+    : executor_(executor), deadlines_(deadlines), tls_context_(tls_context), proxies_(proxies), resolver_(executor) {}
 
 std::string UpstreamPool::pool_key(const config::Origin& origin) {
   std::string key = origin.tls ? "https://" : "http://";
@@ -225,6 +225,7 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::connect_new(const c
       co_return nullptr;
     }
   }
+  stream.expires_never();  // from here on the call's Deadline bounds each exchange
   co_return connection;
 }
 
@@ -264,9 +265,10 @@ awaitable<UpstreamError> UpstreamCall::send(const config::Origin& origin, std::s
     buffer().clear();
     stash_size_ = 0;
     parser_starved_ = false;
-    connection_->tcp().expires_at(head_deadline);
+    deadline_.arm(head_deadline);
     error_code ec;
     co_await connection_->write_all(request, ec);
+    deadline_.disarm();
     if (!ec) {
       while (!parser_->is_header_done()) {
         error = co_await read_more(head_deadline);
@@ -274,7 +276,7 @@ awaitable<UpstreamError> UpstreamCall::send(const config::Origin& origin, std::s
       }
       if (error == UpstreamError::none) co_return UpstreamError::none;
     } else {
-      error = classify(ec);
+      error = failure(ec);
     }
     // A kept-alive connection the upstream had already closed: retry once on a fresh one.
     const bool stale = reused_ && error == UpstreamError::reset && !parser_->got_some();
@@ -285,8 +287,6 @@ awaitable<UpstreamError> UpstreamCall::send(const config::Origin& origin, std::s
 }
 
 awaitable<UpstreamError> UpstreamCall::read_more(Clock::time_point deadline) {
-  beast::tcp_stream& stream = connection_->tcp();
-  stream.expires_at(deadline);
   std::size_t want = kMinReadSize;
   if (parser_->is_header_done()) {
     if (auto remaining = parser_->content_length_remaining()) {
@@ -299,13 +299,15 @@ awaitable<UpstreamError> UpstreamCall::read_more(Clock::time_point deadline) {
     stash_size_ = 0;
   }
   error_code ec;
+  deadline_.arm(deadline);
   const std::size_t n = co_await connection_->read_some(buffer().prepare(want), ec);
+  deadline_.disarm();
   if (ec) {
     if (ec == asio::error::eof && parser_->is_header_done()) {
       parser_->put_eof(ec);  // a body delimited by connection close ends here
       if (!ec) co_return UpstreamError::none;
     }
-    co_return classify(ec);
+    co_return failure(ec);
   }
   buffer().commit(n);
   last_read_drained_ = n < want;
@@ -340,27 +342,24 @@ bool UpstreamCall::can_wait_readable() const {
 }
 
 awaitable<std::tuple<error_code>> UpstreamCall::wait_readable(Clock::time_point deadline) {
-  if (!readiness_) readiness_ = std::make_shared<ReadinessTimer>(connection_->tcp().get_executor());
-  readiness_->socket = &connection_->tcp().socket();
-  readiness_->waiting = true;
-  readiness_->timed_out = false;
-  const std::uint64_t number = ++readiness_->wait_number;
-  readiness_->timer.expires_at(deadline);
-  readiness_->timer.async_wait(long_wait_handler([state = readiness_, number](const error_code& ec) {
-    if (ec || !state->waiting || state->wait_number != number) return;
-    state->timed_out = true;
-    error_code ignored;
-    state->socket->cancel(ignored);
-  }));
+  deadline_.arm(deadline);
   return connection_->tcp().socket().async_wait(tcp::socket::wait_read, use_nothrow_long_wait());
 }
 
 UpstreamError UpstreamCall::wait_readable_result(const error_code& ec) {
-  readiness_->waiting = false;
-  readiness_->timer.cancel();
-  if (readiness_->timed_out) return UpstreamError::timeout;
-  if (ec) return classify(ec);
+  deadline_.disarm();
+  if (ec) return failure(ec);
   return UpstreamError::none;
+}
+
+UpstreamError UpstreamCall::failure(const error_code& ec) const {
+  return deadline_.expired() ? UpstreamError::timeout : classify(ec);
+}
+
+void UpstreamCall::CallDeadline::expire() {
+  if (!call_.connection_) return;
+  error_code ignored;
+  call_.connection_->tcp().socket().cancel(ignored);
 }
 
 void UpstreamCall::release_memory() {
@@ -385,7 +384,6 @@ void UpstreamCall::finish() {
   if (!connection_) return;
   if (parser_ && parser_->is_done() && parser_->keep_alive() && buffered() == 0) {
     ++connection_->exchanges;
-    connection_->tcp().expires_never();
     pool_.release(std::move(connection_));
   }
   connection_.reset();

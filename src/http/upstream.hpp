@@ -19,6 +19,7 @@
 
 #include "config/config.hpp"
 #include "http/asio.hpp"
+#include "http/deadline_sweep.hpp"
 
 namespace baton::http {
 
@@ -59,7 +60,9 @@ class UpstreamConnection {
 
 class UpstreamPool {
  public:
-  UpstreamPool(const asio::any_io_executor& executor, asio::ssl::context& tls_context, const ProxySettings& proxies);
+  UpstreamPool(const asio::any_io_executor& executor, DeadlineSweep& deadlines, asio::ssl::context& tls_context,
+               const ProxySettings& proxies);
+  DeadlineSweep& deadlines() { return deadlines_; }
 
   // A connected (and TLS-established) connection to `origin`: an idle pooled one when there is one,
   // else a new one made before `deadline`. `reused` tells which.
@@ -82,6 +85,7 @@ class UpstreamPool {
     Clock::time_point expires;
   };
   asio::any_io_executor executor_;
+  DeadlineSweep& deadlines_;
   asio::ssl::context& tls_context_;
   const ProxySettings& proxies_;
   tcp::resolver resolver_;
@@ -120,7 +124,7 @@ class ResponseParser : public bhttp::basic_parser<false> {
 // One request/response exchange with an upstream.
 class UpstreamCall {
  public:
-  explicit UpstreamCall(UpstreamPool& pool) : pool_(pool) {}
+  explicit UpstreamCall(UpstreamPool& pool) : pool_(pool), deadline_(pool.deadlines(), *this) {}
   ~UpstreamCall();
   UpstreamCall(const UpstreamCall&) = delete;
   UpstreamCall& operator=(const UpstreamCall&) = delete;
@@ -174,18 +178,20 @@ class UpstreamCall {
   bool parser_starved_ = false;     // what is buffered cannot be parsed further without more bytes
   std::array<char, 32> stash_{};    // unparsed bytes kept while the read buffer is given back
   std::uint8_t stash_size_ = 0;
-  // The deadline of a readiness wait. Shared with the timer's handler, which may run after its
-  // wait (or this call) ended, even during a later wait: it acts only when the wait it was armed
-  // for (`wait_number`) is still pending.
-  struct ReadinessTimer {
-    explicit ReadinessTimer(const asio::any_io_executor& executor) : timer(executor) {}
-    asio::steady_timer timer;
-    tcp::socket* socket = nullptr;
-    std::uint64_t wait_number = 0;
-    bool waiting = false;
-    bool timed_out = false;
+  // Bounds the pending write, read or readiness wait: when it passes, the connection's pending
+  // operation is cancelled and the call reports a timeout.
+  class CallDeadline final : public Deadline {
+   public:
+    CallDeadline(DeadlineSweep& sweep, UpstreamCall& call) : Deadline(sweep), call_(call) {}
+    ~CallDeadline() = default;
+
+   private:
+    void expire() override;
+    UpstreamCall& call_;
   };
-  std::shared_ptr<ReadinessTimer> readiness_;
+  // What a failed operation means: a timeout when the deadline cancelled it.
+  UpstreamError failure(const error_code& ec) const;
+  CallDeadline deadline_;
 };
 
 }  // namespace baton::http

@@ -33,7 +33,8 @@ Worker::Worker(App& app, unsigned index)
     : app_(app),
       index_(index),
       acceptor_(io_),
-      pool_(io_.get_executor(), app.tls_context(), app.proxies()),
+      deadlines_(io_.get_executor()),
+      pool_(io_.get_executor(), deadlines_, app.tls_context(), app.proxies()),
       strategies_(std::random_device{}()) {
   std::random_device random;
   request_id_prefix_ = fmt::format("req_{:08x}{:02x}", random(), index_ & 0xff);
@@ -170,29 +171,22 @@ awaitable<void> Worker::session(tcp::socket socket) {
   // chunk-size line plus a read's worth of bytes ever waits here. Unbounded, a chunk extension that
   // never ends grew the process by 300 MB within the header timeout.
   beast::flat_buffer buffer(limits.max_header_bytes + kReadSlackBytes);
-  asio::steady_timer request_timer(io_);
+  // Bounds the idle wait, the request read and every response write (the socket's pending
+  // operation is cancelled when it passes).
+  http::SocketDeadline deadline(deadlines_, stream.socket());
 
   while (!draining_) {
     if (buffer.size() == 0) {
       // Idle keep-alive wait. Once the first byte is here the whole request gets header_timeout_ms,
       // so a slow sender cannot hold a connection open indefinitely.
-      stream.expires_after(ms(limits.idle_timeout_ms));
+      deadline.arm(Clock::now() + ms(limits.idle_timeout_ms));
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
       if (ec) break;
       buffer.commit(n);
     }
     slot->busy = true;
-    // A separate timer only cancels the read: tcp_stream's own expiry would close the socket, and
-    // the client would never see the 408.
-    stream.expires_never();
-    bool timed_out = false;
-    request_timer.expires_after(ms(limits.header_timeout_ms));
-    request_timer.async_wait([&stream, &timed_out](const error_code& timer_ec) {
-      if (timer_ec) return;
-      timed_out = true;
-      error_code ignored;
-      stream.socket().cancel(ignored);
-    });
+    // Cancelling only the read (not closing the socket) leaves the 408 a way out to the client.
+    deadline.arm(Clock::now() + ms(limits.header_timeout_ms));
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
@@ -204,20 +198,19 @@ awaitable<void> Worker::session(tcp::socket socket) {
       std::tie(ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(kContinue), use_nothrow);
     }
     if (!ec && !parser.is_done()) std::tie(ec, std::ignore) = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
-    request_timer.cancel();
-    if (timed_out && (ec || !parser.is_done())) ec = beast::error::timeout;
+    deadline.disarm();
+    if (deadline.expired() && (ec || !parser.is_done())) ec = beast::error::timeout;
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
         co_await reject_request(stream, ec);
       }
       break;
     }
-    stream.expires_never();
-
     api::Request& request = parser.get();
     const std::string_view incoming_id = request["x-request-id"];
     api::RequestContext ctx{.worker = *this,
                             .client = stream,
+                            .client_deadline = deadline,
                             .client_buffer = buffer,
                             .request = request,
                             .routes = app_.routes(),

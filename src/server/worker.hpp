@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "core/errors.hpp"
 #include "http/asio.hpp"
+#include "http/deadline_sweep.hpp"
 #include "http/upstream.hpp"
 #include "routing/router.hpp"
 #include "tenancy/keys.hpp"
@@ -33,6 +34,7 @@ class Worker {
 
   App& app() { return app_; }
   http::UpstreamPool& pool() { return pool_; }
+  http::DeadlineSweep& deadlines() { return deadlines_; }
   routing::StrategyStates& strategies() { return strategies_; }
   // This worker's copy of the key directory, refreshed when governance swaps it.
   const std::shared_ptr<const tenancy::KeyDirectory>& key_directory();
@@ -55,6 +57,7 @@ class Worker {
   unsigned index_;
   asio::io_context io_{1};
   tcp::acceptor acceptor_;
+  http::DeadlineSweep deadlines_;
   http::UpstreamPool pool_;
   routing::StrategyStates strategies_;
   std::list<SessionSlot> sessions_;

@@ -395,13 +395,13 @@ void write_key(RowWriter& row, const KeyRecord& key) {
   row.int_value(key.revoked_at_ms);
 }
 
-void write_usage(RowWriter& row, const UsageRecord& usage, std::string& scratch) {
+void write_usage(RowWriter& row, const UsageRecord& usage, UsageScratch& scratch) {
   row.int_value(usage.ts_ms);
-  row.text_value(storable_text(usage.request_id, scratch));
-  row.text_value(storable_text(usage.key_id, scratch));
-  row.text_value(storable_text(usage.team_id, scratch));
-  row.text_value(storable_text(usage.model, scratch));
-  row.text_value(storable_text(usage.deployment, scratch));
+  row.text_value(storable_text(usage.request_id, scratch[0]));
+  row.text_value(storable_text(usage.key_id, scratch[1]));
+  row.text_value(storable_text(usage.team_id, scratch[2]));
+  row.text_value(storable_text(usage.model, scratch[3]));
+  row.text_value(storable_text(usage.deployment, scratch[4]));
   row.int_value(usage.input_tokens);
   row.int_value(usage.cached_input_tokens);
   row.int_value(usage.output_tokens);
@@ -410,7 +410,7 @@ void write_usage(RowWriter& row, const UsageRecord& usage, std::string& scratch)
   row.int_value(usage.ttft_ms);
   row.int_value(usage.status);
   row.int_value(usage.attempts);
-  row.text_value(storable_text(usage.guard_action, scratch));
+  row.text_value(storable_text(usage.guard_action, scratch[5]));
 }
 
 TeamRecord read_team(RowReader& row, std::string_view backend) {

@@ -2,6 +2,7 @@
 // The schema both SQL backends share: the versioned migrations (one list per dialect, side by side
 // in migrations.cpp so they stay in step) and how records map onto columns and back. Internal to
 // src/store; nothing outside the store includes this.
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -68,8 +69,10 @@ class RowReader {
 
 void write_team(RowWriter& row, const TeamRecord& team);
 void write_key(RowWriter& row, const KeyRecord& key);
-// Text fields go through storable_text (`scratch` holds a cleaned copy when one is needed).
-void write_usage(RowWriter& row, const UsageRecord& usage, std::string& scratch);
+// Room for a cleaned copy of each of a usage row's text fields (storable_text), one per field so
+// every view handed to the row stays valid until the row is written.
+using UsageScratch = std::array<std::string, 6>;
+void write_usage(RowWriter& row, const UsageRecord& usage, UsageScratch& scratch);
 TeamRecord read_team(RowReader& row, std::string_view backend);
 KeyRecord read_key(RowReader& row, std::string_view backend);
 // One row of usage_query_sql's result.

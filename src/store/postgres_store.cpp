@@ -380,7 +380,7 @@ class PostgresStore final : public Store {
     }
     CopyRows rows;
     rows.buffer().reserve(kCopyChunkBytes + 4096);
-    std::string scratch;
+    schema::UsageScratch scratch;
     bool sent = true;
     for (const UsageRecord& record : batch) {
       schema::write_usage(rows, record, scratch);

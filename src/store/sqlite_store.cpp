@@ -24,6 +24,14 @@ std::int64_t now_ms() {
       .count();
 }
 
+// SQLite counts every allocation under a global mutex, for statistics baton never reads; the usage
+// writer allocates several times per record. The setting only takes before SQLite initialises
+// (the first open); later calls are refused with SQLITE_MISUSE and change nothing.
+void skip_memory_statistics() {
+  static const int once = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)once;
+}
+
 struct CloseDatabase {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 };
@@ -72,9 +80,13 @@ class Query final : public schema::RowWriter, public schema::RowReader {
   void int_value(std::int64_t value) override { check(sqlite3_bind_int64(statement_, ++parameter_, value)); }
   void real_value(double value) override { check(sqlite3_bind_double(statement_, ++parameter_, value)); }
   void text_value(std::string_view value) override {
-    // TRANSIENT: SQLite copies, since the view may point into a scratch buffer reused for the next column.
-    check(sqlite3_bind_text64(statement_, ++parameter_, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+    // TRANSIENT (SQLite copies) unless the caller promised the texts outlive the step.
+    check(sqlite3_bind_text64(statement_, ++parameter_, value.data(), value.size(),
+                              texts_outlive_step_ ? SQLITE_STATIC : SQLITE_TRANSIENT, SQLITE_UTF8));
   }
+  // The caller keeps every text it binds alive and unchanged until the statement has stepped, so
+  // SQLite may use them in place: no copy (one allocation) per text parameter.
+  void bind_texts_in_place() { texts_outlive_step_ = true; }
 
   std::int64_t int_value() override { return sqlite3_column_int64(statement_, column_++); }
   double real_value() override { return sqlite3_column_double(statement_, column_++); }
@@ -95,6 +107,7 @@ class Query final : public schema::RowWriter, public schema::RowReader {
   std::string_view operation_;
   int parameter_ = 0;
   int column_ = 0;
+  bool texts_outlive_step_ = false;
 };
 
 class SqliteStore final : public Store {
@@ -103,6 +116,7 @@ class SqliteStore final : public Store {
       : team_upsert_(schema::upsert_by_id_sql("teams", schema::kTeamColumns, '?')),
         key_upsert_(schema::upsert_by_id_sql("keys", schema::kKeyColumns, '?')),
         usage_insert_(schema::insert_sql("usage", schema::kUsageColumns, '?')) {
+    skip_memory_statistics();
     sqlite3* db = nullptr;
     // NOMUTEX: a Store is one connection used by one thread at a time, so SQLite's own locking is waste.
     const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -232,7 +246,8 @@ class SqliteStore final : public Store {
     Transaction transaction(*this, "insert_usage");
     {
       Query insert = query(usage_insert_, "insert_usage");
-      std::string scratch;
+      insert.bind_texts_in_place();  // each record and its scratch outlive its step
+      schema::UsageScratch scratch;
       for (const UsageRecord& record : batch) {
         schema::write_usage(insert, record, scratch);
         insert.step();

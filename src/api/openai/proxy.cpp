@@ -85,7 +85,7 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
   const auto now = Clock::now();
   const auto first_byte_deadline = earliest(now + ms(t.first_token_ms), request_deadline);
   http::UpstreamCall call(ctx.worker.pool());
-  const http::ClientWatch watch(ctx.client, call);
+  const http::ClientWatch watch(ctx.worker.deadlines(), ctx.client, call, now);
   AttemptResult result;
   {
     // What only sending needs (the head, the body's pieces) is freed once it is sent: a stream

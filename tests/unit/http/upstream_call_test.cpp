@@ -38,7 +38,8 @@ TEST(UpstreamCall, AStreamBetweenChunksWaitsForTheNextOneAndKeepsTheBytesItHeld)
   asio::io_context io;
   asio::ssl::context tls(asio::ssl::context::tls_client);
   const ProxySettings no_proxies;
-  UpstreamPool pool(io.get_executor(), tls, no_proxies);
+  DeadlineSweep deadlines(io.get_executor());
+  UpstreamPool pool(io.get_executor(), deadlines, tls, no_proxies);
   Peer peer(io);
   const config::Origin origin{false, "127.0.0.1", peer.port(), ""};
 
