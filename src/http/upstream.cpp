@@ -105,8 +105,17 @@ awaitable<void> UpstreamConnection::write_all(std::span<const asio::const_buffer
   }
 }
 
+asio::ssl::context& TlsClientContext::get() {
+  std::call_once(once_, [this] {
+    context_.emplace(asio::ssl::context::tls_client);
+    context_->set_default_verify_paths();  // system CA store; honours SSL_CERT_FILE / SSL_CERT_DIR
+    context_->set_verify_mode(asio::ssl::verify_peer);
+  });
+  return *context_;
+}
+
 UpstreamPool::UpstreamPool(const asio::any_io_executor& executor, DeadlineSweep& deadlines,
-                           asio::ssl::context& tls_context, const ProxySettings& proxies)
+                           TlsClientContext& tls_context, const ProxySettings& proxies)
     : executor_(executor), deadlines_(deadlines), tls_context_(tls_context), proxies_(proxies), resolver_(executor) {}
 
 std::string UpstreamPool::pool_key(const config::Origin& origin) {
@@ -211,7 +220,7 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::connect_new(const c
   }
 
   if (origin.tls) {
-    connection->start_tls(tls_context_);
+    connection->start_tls(tls_context_.get());
     auto& tls = connection->tls_stream();
     if (!SSL_set_tlsext_host_name(tls.native_handle(), origin.host.c_str())) {
       error = UpstreamError::tls;

@@ -11,6 +11,8 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <tuple>
@@ -33,6 +35,19 @@ struct ProxySettings {
   std::vector<std::string> no_proxy;  // host suffixes; "*" disables proxies
   static ProxySettings from_environment();
   const config::Origin* proxy_for(const config::Origin& target) const;
+};
+
+// The client TLS context (system CA store, peer verification), made on first use: loading the CA
+// store parses ~150 certificates (about 1 MB of heap, and OpenSSL's initialisation touches more of
+// libcrypto), which a baton whose upstreams are all plain HTTP (on-prem model servers) never
+// needs. Thread-safe: every worker's pool shares one.
+class TlsClientContext {
+ public:
+  asio::ssl::context& get();
+
+ private:
+  std::once_flag once_;
+  std::optional<asio::ssl::context> context_;
 };
 
 class UpstreamConnection {
@@ -60,7 +75,7 @@ class UpstreamConnection {
 
 class UpstreamPool {
  public:
-  UpstreamPool(const asio::any_io_executor& executor, DeadlineSweep& deadlines, asio::ssl::context& tls_context,
+  UpstreamPool(const asio::any_io_executor& executor, DeadlineSweep& deadlines, TlsClientContext& tls_context,
                const ProxySettings& proxies);
   DeadlineSweep& deadlines() { return deadlines_; }
 
@@ -86,7 +101,7 @@ class UpstreamPool {
   };
   asio::any_io_executor executor_;
   DeadlineSweep& deadlines_;
-  asio::ssl::context& tls_context_;
+  TlsClientContext& tls_context_;
   const ProxySettings& proxies_;
   tcp::resolver resolver_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;

@@ -29,8 +29,6 @@ App::App(config::Config config, std::string config_path)
   std::string log_error;
   access_log_ = obs::AccessLog::open(config.server.access_log, worker_count(), log_error);
   if (!access_log_) throw std::runtime_error(log_error);
-  tls_context_.set_default_verify_paths();  // system CA store; honours SSL_CERT_FILE / SSL_CERT_DIR
-  tls_context_.set_verify_mode(asio::ssl::verify_peer);
   governance_ = std::make_unique<tenancy::Governance>(config);
   spdlog::info("storage: {} ({}){}", governance_->backend(), config.storage.url,
                config.storage.redis.empty() ? ", limits exact per process" : ", limits shared through Redis");

@@ -31,7 +31,7 @@ class App {
   std::shared_ptr<const routing::RouteTable> routes() const { return routes_.load(); }
   const config::ServerConfig& server_config() const { return server_; }
   obs::AccessLog& access_log() { return *access_log_; }
-  asio::ssl::context& tls_context() { return tls_context_; }
+  http::TlsClientContext& tls_context() { return tls_context_; }
   const http::ProxySettings& proxies() const { return proxies_; }
   tenancy::Governance& governance() { return *governance_; }
 
@@ -55,7 +55,7 @@ class App {
   std::unique_ptr<obs::AccessLog> access_log_;
   std::unique_ptr<tenancy::Governance> governance_;  // storage settings are fixed for the process
   std::unique_ptr<routing::SharedHealth> shared_health_;  // with Redis: breakers agree across replicas
-  asio::ssl::context tls_context_{asio::ssl::context::tls_client};
+  http::TlsClientContext tls_context_;
   http::ProxySettings proxies_;
   asio::io_context main_io_{1};  // signals and local model supervision; declared before their users
   providers::LocalServers local_servers_{main_io_};

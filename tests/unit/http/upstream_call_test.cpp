@@ -36,7 +36,7 @@ struct Peer {
 // pool once the answer ends.
 TEST(UpstreamCall, AStreamBetweenChunksWaitsForTheNextOneAndKeepsTheBytesItHeld) {
   asio::io_context io;
-  asio::ssl::context tls(asio::ssl::context::tls_client);
+  TlsClientContext tls;
   const ProxySettings no_proxies;
   DeadlineSweep deadlines(io.get_executor());
   UpstreamPool pool(io.get_executor(), deadlines, tls, no_proxies);
