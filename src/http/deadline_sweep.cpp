@@ -1,13 +1,19 @@
 #include "http/deadline_sweep.hpp"
 
 namespace baton::http {
+namespace {
+// Saturating: a deadline of time_point::max() (never) must not wrap around.
+Clock::time_point plus_slack(Clock::time_point at) {
+  return at > Clock::time_point::max() - DeadlineSweep::kSlack ? Clock::time_point::max() : at + DeadlineSweep::kSlack;
+}
+}  // namespace
 
 void Deadline::arm(Clock::time_point at) {
   expired_ = false;
   at_ = at;
   if (sweep_ == nullptr) return;
   if (!linked_) sweep_->link(*this);
-  if (at + DeadlineSweep::kSlack < sweep_->scheduled_) sweep_->schedule(at + DeadlineSweep::kSlack);
+  if (const Clock::time_point due = plus_slack(at); due < sweep_->scheduled_) sweep_->schedule(due);
 }
 
 void Deadline::disarm() {
@@ -83,7 +89,7 @@ void DeadlineSweep::sweep() {
     entry->expired_ = true;
     entry->expire();
   }
-  if (earliest != Clock::time_point::max() && earliest + kSlack < scheduled_) schedule(earliest + kSlack);
+  if (const Clock::time_point next = plus_slack(earliest); next < scheduled_) schedule(next);
 }
 
 }  // namespace baton::http

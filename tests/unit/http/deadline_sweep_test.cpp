@@ -72,6 +72,18 @@ TEST(DeadlineSweep, ADisarmedOrReArmedDeadlineDoesNotFireAtItsOldTime) {
   EXPECT_TRUE(moved.armed());
 }
 
+TEST(DeadlineSweep, ANeverDeadlineNeitherFiresNorKeepsATimer) {
+  asio::io_context io;
+  DeadlineSweep sweep(io.get_executor());
+  Probe never(sweep);
+  never.arm(Clock::time_point::max());
+  EXPECT_TRUE(never.armed());
+  const auto started = Clock::now();
+  io.run();  // nothing scheduled: returns at once
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(5));
+  EXPECT_EQ(never.expirations, 0);
+}
+
 TEST(DeadlineSweep, ADeadlineAlreadyPastExpiresAtTheNextSweep) {
   asio::io_context io;
   DeadlineSweep sweep(io.get_executor());

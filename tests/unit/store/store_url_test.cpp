@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "store/migrations.hpp"
 #include "store/store.hpp"
 
 namespace baton::store {
@@ -45,6 +46,39 @@ TEST(StoreUrl, SqliteFilesUseWal) {
   ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)), "wal");  // persistent per file
   sqlite3_finalize(statement);
+  sqlite3_close(db);
+  std::filesystem::remove_all(dir);
+}
+
+// The per-key and per-team usage indexes leave out rows without a key or team (every usage record
+// of unkeyed traffic then costs two B-tree inserts, not four). A query only gets a partial index
+// when it repeats the index's condition: the spend and usage queries must still use them.
+TEST(StoreUrl, KeyAndTeamUsageQueriesUseThePartialIndexes) {
+  const auto dir = std::filesystem::temp_directory_path() / ("baton-store-plan-" + std::to_string(getpid()));
+  const auto path = dir / "baton.db";
+  open_store("sqlite://" + path.string())->migrate();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  auto plan = [&](const std::string& sql) {
+    sqlite3_stmt* statement = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &statement, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    std::string details;
+    while (statement != nullptr && sqlite3_step(statement) == SQLITE_ROW) {
+      details += reinterpret_cast<const char*>(sqlite3_column_text(statement, 3));
+      details += "; ";
+    }
+    sqlite3_finalize(statement);
+    return details;
+  };
+  EXPECT_NE(plan(schema::spend_since_sql("key_1", "", 0, '?').sql).find("usage_key_ts"), std::string::npos);
+  EXPECT_NE(plan(schema::spend_since_sql("", "team_1", 0, '?').sql).find("usage_team_ts"), std::string::npos);
+  UsageQuery by_key;
+  by_key.key_id = "key_1";
+  EXPECT_NE(plan(schema::usage_query_sql(by_key, '?').sql).find("usage_key_ts"), std::string::npos);
+  UsageQuery by_team;
+  by_team.team_id = "team_1";
+  EXPECT_NE(plan(schema::usage_query_sql(by_team, '?').sql).find("usage_team_ts"), std::string::npos);
   sqlite3_close(db);
   std::filesystem::remove_all(dir);
 }
