@@ -7,7 +7,7 @@ set -euo pipefail
 level="${1:-build}"
 build_pkgs=(build-essential cmake ninja-build pkg-config ccache git
   libboost1.81-all-dev libboost-json1.81-dev libssl-dev libsimdjson-dev libyaml-cpp-dev
-  libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libpq-dev libhiredis-dev libvectorscan-dev libmimalloc-dev
+  libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libpq-dev libhiredis-dev libvectorscan-dev
   nodejs npm ca-certificates curl)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev openssl postgresql redis-server)
 bench_pkgs=(wrk hey nginx-light linux-perf)

@@ -7,10 +7,6 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#if BATON_MIMALLOC
-#include <mimalloc.h>
-#endif
-
 #include "config/config.hpp"
 #include "guard/jsonl.hpp"
 #include "guard/policy.hpp"
@@ -71,14 +67,6 @@ int guard_scan(const std::string& config_path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-#if BATON_MIMALLOC
-  // Give freed pages back to the system at once. With mimalloc's delayed decommit, memory freed by
-  // a thread that then goes quiet (a worker after an 8 MiB answer) stayed resident: RSS after
-  // rounds of faults wandered between 31 and 53 MiB; decommitting at once keeps it at 22 MiB, at
-  // no CPU cost measurable on the proxy path (pages in steady use are never emptied).
-  mi_option_set(mi_option_decommit_delay, 0);
-  mi_option_set(mi_option_segment_decommit_delay, 0);
-#endif
   // Diagnostics go to stderr; stdout carries the "listening" line and, by default, the access log.
   spdlog::set_default_logger(spdlog::stderr_logger_mt("baton"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
