@@ -76,7 +76,6 @@ class SocketDeadline final : public Deadline {
  public:
   SocketDeadline(DeadlineSweep& sweep, tcp::socket& socket) : Deadline(sweep), socket_(&socket) {}
   ~SocketDeadline() = default;
-  void retarget(tcp::socket& socket) { socket_ = &socket; }
 
  private:
   void expire() override {
