@@ -112,10 +112,14 @@ test('a chunk-size line that never ends is refused after a bounded read (400, cl
   while (!c.closeInfo && sentMiB < 256) {
     if (!(await c.write(megabyte))) break;
     sentMiB++;
+    // Let socket events run between writes: under load, flushed writes alone kept the loop from
+    // seeing baton's FIN (sent right after its 400) until ~100 MiB had gone into the lingering close.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   await c.waitClosed(10_000);
   c.destroy();
   const [answer] = c.responses();
+  console.log(`# endless chunk-size line: the client had sent ${sentMiB} MiB when it saw baton close`);
   assert.equal(answer?.status, 400, c.text().slice(0, 300));
   assert.match(answer.json.error.message, /chunk-size line/);
   assert.ok(sentMiB < 64, `baton kept reading ${sentMiB} MiB of one chunk-size line`);
