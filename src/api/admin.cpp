@@ -27,7 +27,7 @@ bool same_secret(std::string_view presented, std::string_view expected) {
 awaitable<bool> admin_authorized(RequestContext& ctx) {
   const std::string& master = ctx.routes->config().auth.master_key;
   if (master.empty()) co_return true;  // open dev mode
-  std::string_view header = ctx.request[bhttp::field::authorization];
+  std::string_view header = ctx.request.authorization();
   constexpr std::string_view kBearer = "Bearer ";
   if (header.starts_with(kBearer) && same_secret(header.substr(kBearer.size()), master)) co_return true;
   const Error denied{ErrorCode::invalid_api_key, "admin endpoints need 'Authorization: Bearer <master key>'", {}};

@@ -7,6 +7,7 @@
 #include "core/errors.hpp"
 #include "http/asio.hpp"
 #include "http/deadline_sweep.hpp"
+#include "http/request.hpp"
 #include "obs/access_log.hpp"
 #include "routing/route_table.hpp"
 #include "tenancy/keys.hpp"
@@ -18,11 +19,11 @@ class Worker;
 
 namespace baton::api {
 
-using Request = bhttp::request<bhttp::string_body>;
+using Request = http::Request;
 
 struct RequestContext {
   server::Worker& worker;
-  beast::tcp_stream& client;
+  tcp::socket& client;
   http::SocketDeadline& client_deadline;  // the session's: bounds every read and write on `client`
   beast::flat_buffer& client_buffer;  // the session's read buffer (may hold a pipelined request)
   Request& request;

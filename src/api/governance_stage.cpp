@@ -16,9 +16,9 @@ namespace {
 tenancy::Governance& governance(RequestContext& ctx) { return ctx.worker.app().governance(); }
 
 std::string_view header_token(const Request& request) {
-  const std::string_view authorization = request[bhttp::field::authorization];
+  const std::string_view authorization = request.authorization();
   if (!authorization.empty()) return tenancy::bearer_token(authorization);
-  return tenancy::bearer_token(request["x-api-key"]);
+  return tenancy::bearer_token(request.api_key());
 }
 
 // The fail mode that applies when usage cannot be recorded: the key's, else its team's, else the config's.

@@ -1,6 +1,7 @@
 #include "core/json_text.hpp"
 
 #include "api/context.hpp"
+#include "http/socket_write.hpp"
 #include "server/worker.hpp"
 
 namespace baton::api {
@@ -39,10 +40,14 @@ std::string response_head(RequestContext& ctx, unsigned status, std::string_view
 }
 
 awaitable<bool> write_buffers(RequestContext& ctx, std::span<const asio::const_buffer> buffers) {
-  // A client that stops reading gets idle_timeout_ms to take the answer.
-  ctx.client_deadline.arm(Clock::now() + ms(ctx.worker.server_config().idle_timeout_ms));
-  auto [ec, n] = co_await asio::async_write(ctx.client, buffers, use_nothrow);
-  ctx.client_deadline.disarm();
+  error_code ec;
+  const std::size_t sent = http::write_now(ctx.client, buffers, ec);
+  if (!ec && sent < http::total_size(buffers)) {
+    // A client that stops reading gets idle_timeout_ms to take the rest of the answer.
+    ctx.client_deadline.arm(Clock::now() + ms(ctx.worker.server_config().idle_timeout_ms));
+    co_await http::write_rest(ctx.client, buffers, sent, ec);
+    ctx.client_deadline.disarm();
+  }
   if (ec) {
     ctx.keep_alive = false;
     co_return false;

@@ -21,8 +21,8 @@ class ClientWatch final : private Deadline {
   // epoll_ctl, so it starts only once the wait has lasted this long.
   static constexpr auto kArmAfter = std::chrono::milliseconds(50);
 
-  ClientWatch(DeadlineSweep& sweep, beast::tcp_stream& client, UpstreamCall& call, Clock::time_point now)
-      : Deadline(sweep), client_(client.socket()), call_(call) {
+  ClientWatch(DeadlineSweep& sweep, tcp::socket& client, UpstreamCall& call, Clock::time_point now)
+      : Deadline(sweep), client_(client), call_(call) {
     arm(now + kArmAfter);
   }
   ~ClientWatch() {

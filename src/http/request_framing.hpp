@@ -1,6 +1,6 @@
 #pragma once
 // Request framing rules baton adds on top of Beast's parser (which is lenient where a proxy must not be).
-#include "http/asio.hpp"
+#include "http/request.hpp"
 
 namespace baton::http {
 
@@ -9,6 +9,8 @@ namespace baton::http {
 // request: a smuggling primitive behind any proxy that frames it differently. True when the request
 // has no Transfer-Encoding, or exactly one whose value is "chunked" (any case, optional whitespace),
 // as nginx accepts.
-bool acceptable_transfer_encoding(const bhttp::fields& headers);
+bool acceptable_transfer_encoding(const Request& request);
+// The rule itself: `count` Transfer-Encoding headers, the first with `value`.
+bool acceptable_transfer_encoding(std::size_t count, std::string_view value);
 
 }  // namespace baton::http

@@ -2,19 +2,33 @@
 
 #include <cstdlib>
 
+#include "core/json_text.hpp"
+#include "http/socket_write.hpp"
+
 namespace baton::http {
 
 namespace {
+// Bounds connecting (name already resolved), the proxy CONNECT and the TLS handshake. It closes
+// the socket rather than cancelling it: a range connect would otherwise go on to the next address
+// with the deadline already spent.
+class ConnectDeadline final : public Deadline {
+ public:
+  ConnectDeadline(DeadlineSweep& sweep, tcp::socket& socket) : Deadline(sweep), socket_(socket) {}
+  ~ConnectDeadline() = default;
+
+ private:
+  void expire() override {
+    error_code ignored;
+    socket_.close(ignored);
+  }
+  tcp::socket& socket_;
+};
+
 constexpr std::size_t kMaxIdlePerOrigin = 512;
 constexpr auto kMaxIdleAge = std::chrono::seconds(50);  // below common upstream keep-alive timeouts (60 s)
 constexpr auto kNameTtl = std::chrono::seconds(60);
 constexpr std::size_t kMinReadSize = 4096;
 constexpr std::size_t kMaxReadSize = 64 * 1024;
-
-UpstreamError classify(const error_code& ec) {
-  if (ec == beast::error::timeout) return UpstreamError::timeout;
-  return UpstreamError::reset;
-}
 
 std::string env_first(std::initializer_list<const char*> names) {
   for (const char* name : names) {
@@ -80,28 +94,19 @@ const config::Origin* ProxySettings::proxy_for(const config::Origin& target) con
 }
 
 UpstreamConnection::UpstreamConnection(const asio::any_io_executor& executor, std::string pool_key)
-    : tcp_(executor), pool_key_(std::move(pool_key)) {}
+    : socket_(executor), pool_key_(std::move(pool_key)) {}
 
 void UpstreamConnection::start_tls(asio::ssl::context& context) {
-  tls_ = std::make_unique<asio::ssl::stream<beast::tcp_stream&>>(tcp_, context);
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, context);
 }
 
-awaitable<std::size_t> UpstreamConnection::read_some(asio::mutable_buffer buffer, error_code& ec) {
-  std::size_t n = 0;
+awaitable<void> UpstreamConnection::write_all(std::span<const asio::const_buffer> buffers, std::size_t skip,
+                                              error_code& ec) {
   if (tls_) {
-    std::tie(ec, n) = co_await tls_->async_read_some(buffer, use_nothrow);
-  } else {
-    std::tie(ec, n) = co_await tcp_.async_read_some(buffer, use_nothrow);
-  }
-  co_return n;
-}
-
-awaitable<void> UpstreamConnection::write_all(std::span<const asio::const_buffer> buffers, error_code& ec) {
-  std::size_t n = 0;
-  if (tls_) {
+    std::size_t n = 0;
     std::tie(ec, n) = co_await asio::async_write(*tls_, buffers, use_nothrow);
   } else {
-    std::tie(ec, n) = co_await asio::async_write(tcp_, buffers, use_nothrow);
+    co_await write_rest(socket_, buffers, skip, ec);
   }
 }
 
@@ -118,32 +123,33 @@ UpstreamPool::UpstreamPool(const asio::any_io_executor& executor, DeadlineSweep&
                            TlsClientContext& tls_context, const ProxySettings& proxies)
     : executor_(executor), deadlines_(deadlines), tls_context_(tls_context), proxies_(proxies), resolver_(executor) {}
 
-std::string UpstreamPool::pool_key(const config::Origin& origin) {
-  std::string key = origin.tls ? "https://" : "http://";
+void UpstreamPool::write_pool_key(const config::Origin& origin, std::string& key) {
+  key = origin.tls ? "https://" : "http://";
   key += origin.host;
   key += ':';
-  key += std::to_string(origin.port);
-  return key;
+  append_decimal(key, static_cast<std::uint64_t>(origin.port));
 }
 
-awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire(const config::Origin& origin,
-                                                                     Clock::time_point deadline, bool& reused,
-                                                                     UpstreamError& error) {
-  std::string key = pool_key(origin);
-  reused = false;
-  if (auto it = idle_.find(key); it != idle_.end()) {
-    auto& stack = it->second;
-    const auto now = Clock::now();
-    while (!stack.empty()) {
-      std::unique_ptr<UpstreamConnection> connection = std::move(stack.back());
-      stack.pop_back();
-      --idle_total_;
-      if (now - connection->idle_since < kMaxIdleAge) {
-        reused = true;
-        co_return connection;
-      }
-    }
+std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle(const config::Origin& origin) {
+  write_pool_key(origin, key_scratch_);  // reuses the scratch's capacity: no allocation per request
+  const auto it = idle_.find(key_scratch_);
+  if (it == idle_.end()) return nullptr;
+  auto& stack = it->second;
+  const auto now = Clock::now();
+  while (!stack.empty()) {
+    std::unique_ptr<UpstreamConnection> connection = std::move(stack.back());
+    stack.pop_back();
+    --idle_total_;
+    if (now - connection->idle_since < kMaxIdleAge) return connection;
   }
+  return nullptr;
+}
+
+awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::connect(const config::Origin& origin,
+                                                                     Clock::time_point deadline,
+                                                                     UpstreamError& error) {
+  std::string key;
+  write_pool_key(origin, key);
   std::unique_ptr<UpstreamConnection> fresh = co_await connect_new(origin, key, deadline, error);
   co_return fresh;
 }
@@ -193,14 +199,15 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::connect_new(const c
     co_return nullptr;
   }
   auto connection = std::make_unique<UpstreamConnection>(executor_, key);
-  beast::tcp_stream& stream = connection->tcp();
-  stream.expires_at(deadline);
-  auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, use_nothrow);
+  tcp::socket& stream = connection->socket();
+  ConnectDeadline connect_deadline(deadlines_, stream);
+  connect_deadline.arm(deadline);
+  auto [connect_ec, endpoint] = co_await asio::async_connect(stream, endpoints, use_nothrow);
   if (connect_ec) {
-    error = connect_ec == beast::error::timeout ? UpstreamError::timeout : UpstreamError::connect;
+    error = connect_deadline.expired() ? UpstreamError::timeout : UpstreamError::connect;
     co_return nullptr;
   }
-  stream.socket().set_option(tcp::no_delay(true), ec);
+  stream.set_option(tcp::no_delay(true), ec);
 
   if (proxy != nullptr) {
     // HTTP CONNECT tunnel, then speak to the origin (TLS or not) through it.
@@ -214,7 +221,7 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::connect_new(const c
     auto [read_ec, read] = write_ec ? std::tuple{write_ec, std::size_t{0}}
                                     : co_await bhttp::async_read_header(stream, buffer, reply, use_nothrow);
     if (read_ec || reply.get().result_int() != 200) {
-      error = read_ec == beast::error::timeout ? UpstreamError::timeout : UpstreamError::connect;
+      error = connect_deadline.expired() ? UpstreamError::timeout : UpstreamError::connect;
       co_return nullptr;
     }
   }
@@ -230,11 +237,11 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::connect_new(const c
     tls.set_verify_callback(asio::ssl::host_name_verification(origin.host));
     auto [handshake_ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_nothrow);
     if (handshake_ec) {
-      error = handshake_ec == beast::error::timeout ? UpstreamError::timeout : UpstreamError::tls;
+      error = connect_deadline.expired() ? UpstreamError::timeout : UpstreamError::tls;
       co_return nullptr;
     }
   }
-  stream.expires_never();  // from here on the call's Deadline bounds each exchange
+  connect_deadline.disarm();  // from here on the call's Deadline bounds each exchange
   co_return connection;
 }
 
@@ -268,16 +275,21 @@ awaitable<UpstreamError> UpstreamCall::send(const config::Origin& origin, std::s
                                             Clock::time_point connect_deadline, Clock::time_point head_deadline) {
   for (int attempt = 0; attempt < 2 && !cancelled_; ++attempt) {
     UpstreamError error = UpstreamError::none;
-    connection_ = co_await pool_.acquire(origin, connect_deadline, reused_, error);
+    connection_ = pool_.take_idle(origin);
+    reused_ = connection_ != nullptr;
+    if (!connection_) connection_ = co_await pool_.connect(origin, connect_deadline, error);
     if (!connection_) co_return error;
     parser_.emplace();
     buffer().clear();
     stash_size_ = 0;
     parser_starved_ = false;
-    deadline_.arm(head_deadline);
     error_code ec;
-    co_await connection_->write_all(request, ec);
-    deadline_.disarm();
+    const std::size_t sent = connection_->tls() ? 0 : write_now(connection_->socket(), request, ec);
+    if (!ec && sent < total_size(request)) {
+      deadline_.arm(head_deadline);
+      co_await connection_->write_all(request, sent, ec);
+      deadline_.disarm();
+    }
     if (!ec) {
       while (!parser_->is_header_done()) {
         error = co_await read_more(head_deadline);
@@ -308,8 +320,13 @@ awaitable<UpstreamError> UpstreamCall::read_more(Clock::time_point deadline) {
     stash_size_ = 0;
   }
   error_code ec;
+  std::size_t n = 0;
   deadline_.arm(deadline);
-  const std::size_t n = co_await connection_->read_some(buffer().prepare(want), ec);
+  if (connection_->tls()) {
+    std::tie(ec, n) = co_await connection_->tls_stream().async_read_some(buffer().prepare(want), use_nothrow);
+  } else {
+    std::tie(ec, n) = co_await connection_->socket().async_read_some(buffer().prepare(want), use_nothrow);
+  }
   deadline_.disarm();
   if (ec) {
     if (ec == asio::error::eof && parser_->is_header_done()) {
@@ -352,7 +369,7 @@ bool UpstreamCall::can_wait_readable() const {
 
 awaitable<std::tuple<error_code>> UpstreamCall::wait_readable(Clock::time_point deadline) {
   deadline_.arm(deadline);
-  return connection_->tcp().socket().async_wait(tcp::socket::wait_read, use_nothrow_long_wait());
+  return connection_->socket().async_wait(tcp::socket::wait_read, use_nothrow_long_wait());
 }
 
 UpstreamError UpstreamCall::wait_readable_result(const error_code& ec) {
@@ -361,14 +378,14 @@ UpstreamError UpstreamCall::wait_readable_result(const error_code& ec) {
   return UpstreamError::none;
 }
 
-UpstreamError UpstreamCall::failure(const error_code& ec) const {
-  return deadline_.expired() ? UpstreamError::timeout : classify(ec);
+UpstreamError UpstreamCall::failure(const error_code&) const {
+  return deadline_.expired() ? UpstreamError::timeout : UpstreamError::reset;
 }
 
 void UpstreamCall::CallDeadline::expire() {
   if (!call_.connection_) return;
   error_code ignored;
-  call_.connection_->tcp().socket().cancel(ignored);
+  call_.connection_->socket().cancel(ignored);
 }
 
 void UpstreamCall::release_memory() {
@@ -404,7 +421,7 @@ void UpstreamCall::cancel() {
   cancelled_ = true;
   if (connection_) {
     error_code ignored;
-    connection_->tcp().socket().close(ignored);
+    connection_->socket().close(ignored);
   }
 }
 

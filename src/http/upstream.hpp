@@ -53,14 +53,14 @@ class TlsClientContext {
 class UpstreamConnection {
  public:
   UpstreamConnection(const asio::any_io_executor& executor, std::string pool_key);
-  beast::tcp_stream& tcp() { return tcp_; }
+  tcp::socket& socket() { return socket_; }
   const std::string& pool_key() const { return pool_key_; }
   bool tls() const { return tls_ != nullptr; }
   void start_tls(asio::ssl::context& context);
-  asio::ssl::stream<beast::tcp_stream&>& tls_stream() { return *tls_; }
+  asio::ssl::stream<tcp::socket&>& tls_stream() { return *tls_; }
 
-  awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec);
-  awaitable<void> write_all(std::span<const asio::const_buffer> buffers, error_code& ec);
+  // Writes `buffers` after their first `skip` bytes (plain TCP: what write_now() already sent).
+  awaitable<void> write_all(std::span<const asio::const_buffer> buffers, std::size_t skip, error_code& ec);
 
   Clock::time_point idle_since;
   std::uint64_t exchanges = 0;
@@ -68,8 +68,8 @@ class UpstreamConnection {
   beast::flat_buffer read_buffer;
 
  private:
-  beast::tcp_stream tcp_;
-  std::unique_ptr<asio::ssl::stream<beast::tcp_stream&>> tls_;
+  tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
   std::string pool_key_;
 };
 
@@ -79,16 +79,18 @@ class UpstreamPool {
                const ProxySettings& proxies);
   DeadlineSweep& deadlines() { return deadlines_; }
 
-  // A connected (and TLS-established) connection to `origin`: an idle pooled one when there is one,
-  // else a new one made before `deadline`. `reused` tells which.
-  awaitable<std::unique_ptr<UpstreamConnection>> acquire(const config::Origin& origin, Clock::time_point deadline,
-                                                         bool& reused, UpstreamError& error);
+  // An idle pooled connection to `origin` (young enough to trust), or null. No coroutine: the
+  // usual case, a warm pool, costs a map lookup.
+  std::unique_ptr<UpstreamConnection> take_idle(const config::Origin& origin);
+  // A new connected (and TLS-established) connection to `origin`, made before `deadline`.
+  awaitable<std::unique_ptr<UpstreamConnection>> connect(const config::Origin& origin, Clock::time_point deadline,
+                                                         UpstreamError& error);
   void release(std::unique_ptr<UpstreamConnection> connection);
   // Read by the metrics scrape from another thread.
   std::size_t idle_connections() const { return idle_total_.load(std::memory_order_relaxed); }
   void close_idle();
 
-  static std::string pool_key(const config::Origin& origin);
+  static void write_pool_key(const config::Origin& origin, std::string& key);
 
  private:
   awaitable<std::vector<tcp::endpoint>> resolve(const std::string& host, std::uint16_t port, error_code& ec);
@@ -107,6 +109,7 @@ class UpstreamPool {
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
   std::unordered_map<std::string, CachedName> names_;
   std::atomic<std::size_t> idle_total_{0};
+  std::string key_scratch_;
 };
 
 // Parses an upstream response head and collects body bytes (decoded from chunked or sized framing)

@@ -9,6 +9,7 @@
 #include "api/context.hpp"
 #include "api/governance_stage.hpp"
 #include "http/request_framing.hpp"
+#include "http/request_reader.hpp"
 #include "obs/metrics.hpp"
 #include "server/app.hpp"
 
@@ -75,7 +76,7 @@ void Worker::begin_drain() {
     error_code ignored;
     acceptor_.close(ignored);
     for (SessionSlot& slot : sessions_) {
-      if (!slot.busy) slot.stream->socket().cancel(ignored);
+      if (!slot.busy) slot.socket->cancel(ignored);
     }
     pool_.close_idle();
   });
@@ -84,7 +85,7 @@ void Worker::begin_drain() {
 void Worker::force_close() {
   asio::post(io_, [this] {
     error_code ignored;
-    for (SessionSlot& slot : sessions_) slot.stream->socket().close(ignored);
+    for (SessionSlot& slot : sessions_) slot.socket->close(ignored);
     pool_.close_idle();
   });
 }
@@ -132,7 +133,7 @@ Error Worker::read_failure(const error_code& ec) const {
   return {ErrorCode::bad_request, "malformed HTTP request: " + ec.message(), {}};
 }
 
-awaitable<void> Worker::reject_request(beast::tcp_stream& stream, error_code read_error) {
+awaitable<void> Worker::reject_request(tcp::socket& socket, http::SocketDeadline& deadline, error_code read_error) {
   // The request could not be read: answer once, then close (the rest of the stream is unusable).
   // Its locals live here, not in session()'s frame, which every open connection holds.
   const std::string request_id = next_request_id();
@@ -144,18 +145,18 @@ awaitable<void> Worker::reject_request(beast::tcp_stream& stream, error_code rea
                   "connection: close\r\n\r\n{}",
                   status, api::reason_phrase(status), body.size(), request_id, body);
   obs::Registry::instance().unrouted().count_status(status);
-  stream.expires_after(std::chrono::seconds(5));
-  auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(response), use_nothrow);
+  deadline.arm(Clock::now() + std::chrono::seconds(5));
+  auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(response), use_nothrow);
   if (write_ec) co_return;
   // Lingering close (as nginx does): closing with unread request bytes makes the kernel send a
   // RST that can destroy the answer before the client reads it. Stop sending, then discard what
   // the client still sends, for a bounded time.
   error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
   std::array<char, 16384> sink;
-  stream.expires_after(std::chrono::seconds(5));
+  deadline.arm(Clock::now() + std::chrono::seconds(5));
   for (std::size_t drained = 0; drained < 256 * 1024 * 1024;) {
-    auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+    auto [read_ec, n] = co_await socket.async_read_some(asio::buffer(sink), use_nothrow);
     if (read_ec) break;
     drained += n;
   }
@@ -164,8 +165,7 @@ awaitable<void> Worker::reject_request(beast::tcp_stream& stream, error_code rea
 awaitable<void> Worker::session(tcp::socket socket) {
   auto& registry = obs::Registry::instance();
   registry.connections_open.fetch_add(1, std::memory_order_relaxed);
-  beast::tcp_stream stream(std::move(socket));
-  const auto slot = sessions_.insert(sessions_.end(), SessionSlot{&stream, false});
+  const auto slot = sessions_.insert(sessions_.end(), SessionSlot{&socket, false});
   const config::ServerConfig& limits = server_config();
   // Bounded: the parser consumes body bytes as they arrive, so only a head (max_header_bytes) or one
   // chunk-size line plus a read's worth of bytes ever waits here. Unbounded, a chunk extension that
@@ -173,50 +173,57 @@ awaitable<void> Worker::session(tcp::socket socket) {
   beast::flat_buffer buffer(limits.max_header_bytes + kReadSlackBytes);
   // Bounds the idle wait, the request read and every response write (the socket's pending
   // operation is cancelled when it passes).
-  http::SocketDeadline deadline(deadlines_, stream.socket());
+  http::SocketDeadline deadline(deadlines_, socket);
 
   while (!draining_) {
     if (buffer.size() == 0) {
       // Idle keep-alive wait. Once the first byte is here the whole request gets header_timeout_ms,
       // so a slow sender cannot hold a connection open indefinitely.
       deadline.arm(Clock::now() + ms(limits.idle_timeout_ms));
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+      auto [ec, n] = co_await socket.async_read_some(buffer.prepare(4096), use_nothrow);
       if (ec) break;
       buffer.commit(n);
     }
     slot->busy = true;
     // Cancelling only the read (not closing the socket) leaves the 408 a way out to the client.
     deadline.arm(Clock::now() + ms(limits.header_timeout_ms));
-    bhttp::request_parser<bhttp::string_body> parser;
+    http::RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
-    auto [head_ec, head_n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
-    error_code ec = head_ec;
-    if (!ec && !http::acceptable_transfer_encoding(parser.get())) ec = bhttp::error::bad_transfer_encoding;
-    if (!ec && parser.get()[bhttp::field::expect] == "100-continue") {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      std::tie(ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(kContinue), use_nothrow);
+    error_code ec;
+    if (!http::parse_buffered(parser, buffer, http::ReadUntil::header, ec)) {
+      co_await http::read_request_more(socket, buffer, parser, http::ReadUntil::header, ec);
     }
-    if (!ec && !parser.is_done()) std::tie(ec, std::ignore) = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+    if (!ec && !http::acceptable_transfer_encoding(parser.get())) ec = bhttp::error::bad_transfer_encoding;
+    if (!ec && !parser.is_done() && parser.get().expect() == "100-continue") {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      std::tie(ec, std::ignore) = co_await asio::async_write(socket, asio::buffer(kContinue), use_nothrow);
+    }
+    if (!ec && !parser.is_done()) {
+      parser.eager(true);  // the body in as few put() calls as the reads allow
+      if (!http::parse_buffered(parser, buffer, http::ReadUntil::message, ec)) {
+        co_await http::read_request_more(socket, buffer, parser, http::ReadUntil::message, ec);
+      }
+    }
     deadline.disarm();
     if (deadline.expired() && (ec || !parser.is_done())) ec = beast::error::timeout;
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
-        co_await reject_request(stream, ec);
+        co_await reject_request(socket, deadline, ec);
       }
       break;
     }
     api::Request& request = parser.get();
-    const std::string_view incoming_id = request["x-request-id"];
+    const std::string_view incoming_id = request.request_id();
     api::RequestContext ctx{.worker = *this,
-                            .client = stream,
+                            .client = socket,
                             .client_deadline = deadline,
                             .client_buffer = buffer,
                             .request = request,
                             .routes = app_.routes(),
                             .request_id = valid_request_id(incoming_id) ? std::string(incoming_id) : next_request_id(),
                             .started = Clock::now()};
-    ctx.keep_alive = request.keep_alive();
+    ctx.keep_alive = parser.keep_alive();
     ctx.draining = draining_;
     ctx.log.request_id = ctx.request_id;
     ctx.log.method = request.method_string();
@@ -236,7 +243,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
     if (!ctx.keep_alive) break;
   }
   error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
   sessions_.erase(slot);
   registry.connections_open.fetch_sub(1, std::memory_order_relaxed);
 }

@@ -43,14 +43,14 @@ class Worker {
 
  private:
   struct SessionSlot {
-    beast::tcp_stream* stream;
+    tcp::socket* socket;
     bool busy;
   };
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket socket);
   Error read_failure(const error_code& ec) const;
-  awaitable<void> reject_request(beast::tcp_stream& stream, error_code read_error);
+  awaitable<void> reject_request(tcp::socket& socket, http::SocketDeadline& deadline, error_code read_error);
   std::string next_request_id();
 
   App& app_;
