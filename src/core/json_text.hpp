@@ -10,6 +10,11 @@ namespace baton {
 void append_decimal(std::string& out, std::uint64_t value);
 void append_decimal(std::string& out, std::int64_t value);
 
+// Appends `value` with `digits` digits after the point (fmt's "{:.3f}" for digits = 3), and with
+// `digits` significant digits, shortest form (fmt's "{:.9g}"). Not finite values append 0 (JSON has no NaN).
+void append_fixed(std::string& out, double value, int digits);
+void append_general(std::string& out, double value, int digits);
+
 // Appends `value` as a quoted, escaped JSON string.
 void append_json_string(std::string& out, std::string_view value);
 

@@ -1,7 +1,6 @@
 #include "obs/access_log.hpp"
 
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,24 +27,41 @@ void write_fully(int fd, std::string_view data) {
 }  // namespace
 
 void format_access_record(std::string& out, const AccessRecord& r) {
+  // Appended piece by piece: fmt's runtime format strings cost more than the rest of the line.
   const auto epoch_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  auto it = std::back_inserter(out);
-  fmt::format_to(it, R"({{"ts_ms":{},"request_id":)", epoch_ms);
+  out += R"({"ts_ms":)";
+  append_decimal(out, static_cast<std::int64_t>(epoch_ms));
+  out += R"(,"request_id":)";
   append_json_string(out, r.request_id);
   out += R"(,"method":)";
   append_json_string(out, r.method);
   out += R"(,"path":)";
   append_json_string(out, r.path);
-  fmt::format_to(it, R"(,"status":{},"model":)", r.status);
+  out += R"(,"status":)";
+  append_decimal(out, static_cast<std::uint64_t>(r.status));
+  out += R"(,"model":)";
   append_json_string(out, r.model);
   out += R"(,"deployment":)";
   append_json_string(out, r.deployment);
-  fmt::format_to(it, R"(,"attempts":{},"stream":{},"duration_ms":{:.3f},"overhead_us":{})", r.attempts, r.stream,
-                 r.duration_ms, r.overhead_us);
-  if (r.first_token_ms >= 0) fmt::format_to(it, R"(,"first_token_ms":{:.3f})", r.first_token_ms);
-  if (r.input_tokens >= 0) fmt::format_to(it, R"(,"input_tokens":{})", r.input_tokens);
-  if (r.output_tokens >= 0) fmt::format_to(it, R"(,"output_tokens":{})", r.output_tokens);
+  out += R"(,"attempts":)";
+  append_decimal(out, static_cast<std::uint64_t>(r.attempts));
+  out += r.stream ? R"(,"stream":true,"duration_ms":)" : R"(,"stream":false,"duration_ms":)";
+  append_fixed(out, r.duration_ms, 3);
+  out += R"(,"overhead_us":)";
+  append_decimal(out, r.overhead_us);
+  if (r.first_token_ms >= 0) {
+    out += R"(,"first_token_ms":)";
+    append_fixed(out, r.first_token_ms, 3);
+  }
+  if (r.input_tokens >= 0) {
+    out += R"(,"input_tokens":)";
+    append_decimal(out, r.input_tokens);
+  }
+  if (r.output_tokens >= 0) {
+    out += R"(,"output_tokens":)";
+    append_decimal(out, r.output_tokens);
+  }
   if (!r.error_code.empty()) {
     out += R"(,"error":)";
     append_json_string(out, r.error_code);
@@ -57,7 +73,8 @@ void format_access_record(std::string& out, const AccessRecord& r) {
   if (!r.key_id.empty()) {
     out += R"(,"key":)";
     append_json_string(out, r.key_id);
-    out += fmt::format(R"(,"cost_usd":{:.9g})", r.cost_usd);
+    out += R"(,"cost_usd":)";
+    append_general(out, r.cost_usd, 9);
   }
   if (!r.pii_action.empty()) {
     out += R"(,"pii_action":)";

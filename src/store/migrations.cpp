@@ -245,6 +245,8 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
 
 std::string_view storable_text(std::string_view text, std::string& scratch) {
   std::size_t pos = 0;
+  // ASCII without NUL (ids, model names) is the usual text: no sequence decoding for it.
+  while (pos < text.size() && static_cast<unsigned char>(text[pos]) - 1U < 0x7FU) ++pos;
   while (pos < text.size()) {
     const std::size_t length = utf8_sequence_length(text, pos);
     if (length == 0) break;

@@ -50,7 +50,7 @@ void UsageWriter::stop(std::chrono::milliseconds deadline) {
   }
 }
 
-bool UsageWriter::write(std::vector<store::UsageRecord>& batch) {
+bool UsageWriter::write(std::span<const store::UsageRecord> batch) {
   try {
     if (store_ == nullptr) store_ = open_store_();
     store_->insert_usage(batch);
@@ -67,28 +67,30 @@ bool UsageWriter::write(std::vector<store::UsageRecord>& batch) {
 }
 
 void UsageWriter::run() {
-  std::vector<store::UsageRecord> batch;
+  std::vector<store::UsageRecord> batch;  // taken from queue_; written usage_batch records per transaction
+  std::size_t done = 0;                   // records of `batch` already written
   auto retry_wait = std::chrono::milliseconds(100);
   std::unique_lock lock(mutex_);
   for (;;) {
-    if (batch.empty()) {
+    if (done == batch.size()) {
+      batch.clear();
+      done = 0;
       wake_.wait_for(lock, flush_every_, [&] { return stopping_ || queue_.size() >= batch_; });
       if (queue_.empty()) {
         if (stopping_) return;
         continue;
       }
-      // Take up to one batch from the front; later records keep their order behind it.
-      const std::size_t n = std::min(batch_, queue_.size());
-      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      batch.swap(queue_);  // everything queued, in order
     }
+    const std::size_t n = std::min(batch_, batch.size() - done);
     lock.unlock();
-    const bool ok = write(batch);
+    const bool ok = write(std::span<const store::UsageRecord>(batch).subspan(done, n));
+    if (ok && done + n == batch.size()) batch.clear();  // frees the records' texts outside the lock
     lock.lock();
     if (ok) {
-      pending_.fetch_sub(batch.size(), std::memory_order_relaxed);
-      written_.fetch_add(batch.size(), std::memory_order_relaxed);
-      batch.clear();
+      pending_.fetch_sub(n, std::memory_order_relaxed);
+      written_.fetch_add(n, std::memory_order_relaxed);
+      done = batch.empty() ? 0 : done + n;
       retry_wait = std::chrono::milliseconds(100);
       continue;
     }

@@ -10,10 +10,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,7 +45,7 @@ class UsageWriter {
 
  private:
   void run();
-  bool write(std::vector<store::UsageRecord>& batch);
+  bool write(std::span<const store::UsageRecord> batch);
 
   StoreFactory open_store_;
   const std::size_t capacity_;
@@ -55,7 +55,10 @@ class UsageWriter {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<store::UsageRecord> queue_;
+  // Records not yet taken by the writer. The writer swaps the whole vector out (its own emptied
+  // batch comes back in), so in steady state pushing a record allocates nothing and the queue's
+  // storage stays with the thread that filled it.
+  std::vector<store::UsageRecord> queue_;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point stop_deadline_{};
 
