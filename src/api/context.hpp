@@ -28,7 +28,7 @@ struct RequestContext {
   beast::flat_buffer& client_buffer;  // the session's read buffer (may hold a pipelined request)
   Request& request;
   std::shared_ptr<const routing::RouteTable> routes;
-  std::string request_id;
+  std::string_view request_id;  // the session keeps the text
   Clock::time_point started;
   bool keep_alive = true;
   bool draining = false;          // answer with connection: close

@@ -32,6 +32,13 @@ bool fails_closed(const RequestContext& ctx, bool config_default) {
   return config_default;
 }
 
+// What a request could cost, reserved before it runs: the estimated prompt plus max_tokens (or an
+// allowance), priced at the group's first deployment. settle() releases it against the real usage.
+double reservation(const routing::ModelGroup& group, std::uint64_t est_input_tokens, std::uint64_t est_output_tokens) {
+  return tenancy::cost_usd(group.deployments.front().price,
+                           {static_cast<std::int64_t>(est_input_tokens), 0, static_cast<std::int64_t>(est_output_tokens)});
+}
+
 std::string limit_description(const tenancy::Subject& s, std::string_view limit) {
   if (limit == "rpm") return fmt::format("{} requests per minute", s.rpm);
   if (limit == "tpm") return fmt::format("{} tokens per minute", s.tpm);
@@ -41,10 +48,19 @@ std::string limit_description(const tenancy::Subject& s, std::string_view limit)
 
 }  // namespace
 
-awaitable<bool> authenticate(RequestContext& ctx) {
+bool identify(RequestContext& ctx) {
   const std::string& master = ctx.routes->config().auth.master_key;
   ctx.caller = tenancy::authenticate(ctx.worker.key_directory(), header_token(ctx.request), master, tenancy::unix_now_ms());
-  if (ctx.caller.admitted()) co_return true;
+  return ctx.caller.admitted();
+}
+
+awaitable<bool> authenticate(RequestContext& ctx) {
+  if (identify(ctx)) co_return true;
+  co_await refuse_caller(ctx);
+  co_return false;
+}
+
+awaitable<void> refuse_caller(RequestContext& ctx) {
   std::string message;
   switch (ctx.caller.status) {
     case tenancy::Caller::Status::missing:
@@ -62,7 +78,27 @@ awaitable<bool> authenticate(RequestContext& ctx) {
   }
   const Error denied{ErrorCode::invalid_api_key, message, {}};
   co_await write_error(ctx, denied, "www-authenticate: Bearer\r\n");
-  co_return false;
+}
+
+bool admitted_at_once(RequestContext& ctx, const routing::ModelGroup& group, std::uint64_t est_input_tokens,
+                      std::uint64_t est_output_tokens) {
+  ctx.usage_expected = true;
+  if (!ctx.caller.may_use(group.config->name)) return false;
+  tenancy::Governance& gov = governance(ctx);
+  if (!gov.usage().has_room() && fails_closed(ctx, gov.storage().fail_closed)) return false;
+  if (ctx.caller.status != tenancy::Caller::Status::key) return true;
+  tenancy::LocalLimiter* local = gov.local_limiter();
+  if (local == nullptr) return false;  // a shared (Redis) limiter answers asynchronously
+  const std::int64_t now = tenancy::unix_now_ms();
+  ctx.ticket = gov.ticket_for(ctx.caller, std::string(ctx.request_id), reservation(group, est_input_tokens, est_output_tokens),
+                              now, ctx.routes->config().pricing);
+  if (ctx.ticket.subjects.empty()) return true;
+  if (local->try_admit(ctx.ticket, now).outcome != tenancy::Outcome::admitted) {
+    ctx.ticket = {};  // a refusal counted nothing: admit() decides again and answers it
+    return false;
+  }
+  ctx.ticket_admitted = true;
+  return true;
 }
 
 awaitable<bool> admit(RequestContext& ctx, const routing::ModelGroup& group, std::uint64_t est_input_tokens,
@@ -83,13 +119,9 @@ awaitable<bool> admit(RequestContext& ctx, const routing::ModelGroup& group, std
   }
   if (ctx.caller.status != tenancy::Caller::Status::key) co_return true;
 
-  // Reserve what the request could cost: the estimated prompt plus max_tokens (or an allowance),
-  // priced at the group's first deployment. settle() releases it against the real usage.
-  const config::Price& price = group.deployments.front().price;
-  const double estimate = tenancy::cost_usd(
-      price, {static_cast<std::int64_t>(est_input_tokens), 0, static_cast<std::int64_t>(est_output_tokens)});
   const std::int64_t now = tenancy::unix_now_ms();
-  ctx.ticket = gov.ticket_for(ctx.caller, ctx.request_id, estimate, now, ctx.routes->config().pricing);
+  ctx.ticket = gov.ticket_for(ctx.caller, std::string(ctx.request_id), reservation(group, est_input_tokens, est_output_tokens),
+                              now, ctx.routes->config().pricing);
   if (ctx.ticket.subjects.empty()) co_return true;
   tenancy::Admission admission;
   if (tenancy::LocalLimiter* local = gov.local_limiter(); local != nullptr) {

@@ -1,38 +1,40 @@
 #include "core/json_text.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 
 namespace baton {
 
 void append_decimal(std::string& out, std::uint64_t value) {
+  // Into a local buffer, then one append (push_back per digit checked the capacity each time).
   char digits[20];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  while (n > 0) out.push_back(digits[--n]);
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
 void append_decimal(std::string& out, std::int64_t value) {
-  if (value < 0) {
-    out.push_back('-');
-    append_decimal(out, static_cast<std::uint64_t>(-(value + 1)) + 1);
-  } else {
-    append_decimal(out, static_cast<std::uint64_t>(value));
-  }
+  char digits[20];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
 void append_json_string(std::string& out, std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   // Runs of characters that need no escape (nearly all of them) go in with one append.
+  static constexpr auto kNeedsEscape = [] {
+    std::array<bool, 256> table{};
+    for (int c = 0; c < 0x20; ++c) table[static_cast<std::size_t>(c)] = true;
+    table['"'] = true;
+    table['\\'] = true;
+    return table;
+  }();
   std::size_t run = 0;
   for (std::size_t i = 0; i < value.size(); ++i) {
     const char c = value[i];
     const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && c != '"' && c != '\\') continue;
+    if (!kNeedsEscape[byte]) continue;
     out.append(value.data() + run, i - run);
     run = i + 1;
     switch (c) {

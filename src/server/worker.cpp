@@ -90,11 +90,16 @@ void Worker::force_close() {
   });
 }
 
-std::string Worker::next_request_id() {
+void Worker::write_request_id(std::string& id) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = request_id_prefix_;
+  id = request_id_prefix_;
   const std::uint64_t n = ++request_counter_;
   for (int shift = 36; shift >= 0; shift -= 4) id.push_back(kHex[(n >> shift) & 0xF]);
+}
+
+std::string Worker::next_request_id() {
+  std::string id;
+  write_request_id(id);
   return id;
 }
 
@@ -174,35 +179,41 @@ awaitable<void> Worker::session(tcp::socket socket) {
   // Bounds the idle wait, the request read and every response write (the socket's pending
   // operation is cancelled when it passes).
   http::SocketDeadline deadline(deadlines_, socket);
+  Clock::time_point last_done = Clock::now();  // when the previous request ended (clock reads add up)
+  std::string request_id;  // the current request's; its capacity serves every request on the connection
 
   while (!draining_) {
     if (buffer.size() == 0) {
       // Idle keep-alive wait. Once the first byte is here the whole request gets header_timeout_ms,
       // so a slow sender cannot hold a connection open indefinitely.
-      deadline.arm(Clock::now() + ms(limits.idle_timeout_ms));
+      deadline.arm(last_done + ms(limits.idle_timeout_ms));
       auto [ec, n] = co_await socket.async_read_some(buffer.prepare(4096), use_nothrow);
       if (ec) break;
       buffer.commit(n);
     }
     slot->busy = true;
     // Cancelling only the read (not closing the socket) leaves the 408 a way out to the client.
-    deadline.arm(Clock::now() + ms(limits.header_timeout_ms));
+    Clock::time_point read_at = Clock::now();
+    deadline.arm(read_at + ms(limits.header_timeout_ms));
     http::RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
     error_code ec;
     if (!http::parse_buffered(parser, buffer, http::ReadUntil::header, ec)) {
       co_await http::read_request_more(socket, buffer, parser, http::ReadUntil::header, ec);
+      read_at = Clock::time_point{};  // waited: the request starts when it is all here
     }
     if (!ec && !http::acceptable_transfer_encoding(parser.get())) ec = bhttp::error::bad_transfer_encoding;
     if (!ec && !parser.is_done() && parser.get().expect() == "100-continue") {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       std::tie(ec, std::ignore) = co_await asio::async_write(socket, asio::buffer(kContinue), use_nothrow);
+      read_at = Clock::time_point{};
     }
     if (!ec && !parser.is_done()) {
       parser.eager(true);  // the body in as few put() calls as the reads allow
       if (!http::parse_buffered(parser, buffer, http::ReadUntil::message, ec)) {
         co_await http::read_request_more(socket, buffer, parser, http::ReadUntil::message, ec);
+        read_at = Clock::time_point{};
       }
     }
     deadline.disarm();
@@ -215,14 +226,19 @@ awaitable<void> Worker::session(tcp::socket socket) {
     }
     api::Request& request = parser.get();
     const std::string_view incoming_id = request.request_id();
+    if (valid_request_id(incoming_id)) {
+      request_id.assign(incoming_id);
+    } else {
+      write_request_id(request_id);
+    }
     api::RequestContext ctx{.worker = *this,
                             .client = socket,
                             .client_deadline = deadline,
                             .client_buffer = buffer,
                             .request = request,
                             .routes = app_.routes(),
-                            .request_id = valid_request_id(incoming_id) ? std::string(incoming_id) : next_request_id(),
-                            .started = Clock::now()};
+                            .request_id = request_id,
+                            .started = read_at != Clock::time_point{} ? read_at : Clock::now()};
     ctx.keep_alive = parser.keep_alive();
     ctx.draining = draining_;
     ctx.log.request_id = ctx.request_id;
@@ -230,7 +246,8 @@ awaitable<void> Worker::session(tcp::socket socket) {
     ctx.log.path = request.target();
     co_await api::dispatch(ctx);
 
-    const double seconds = std::chrono::duration<double>(Clock::now() - ctx.started).count();
+    last_done = Clock::now();
+    const double seconds = std::chrono::duration<double>(last_done - ctx.started).count();
     obs::RouteMetrics& metrics = ctx.metrics != nullptr ? *ctx.metrics : registry.unrouted();
     metrics.count_status(ctx.log.status);
     if (ctx.metrics != nullptr) metrics.duration.observe(seconds);

@@ -52,6 +52,7 @@ class Worker {
   Error read_failure(const error_code& ec) const;
   awaitable<void> reject_request(tcp::socket& socket, http::SocketDeadline& deadline, error_code read_error);
   std::string next_request_id();
+  void write_request_id(std::string& id);  // next_request_id() into `id`, reusing its capacity
 
   App& app_;
   unsigned index_;

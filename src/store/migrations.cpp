@@ -340,15 +340,19 @@ std::vector<std::string_view> split_columns(std::string_view columns) {
 
 }  // namespace
 
-std::string insert_sql(std::string_view table, std::string_view columns, char sigil) {
+std::string insert_sql(std::string_view table, std::string_view columns, char sigil, std::size_t rows) {
   std::string sql = "INSERT INTO ";
-  sql.append(table).append(" (").append(columns).append(") VALUES (");
+  sql.append(table).append(" (").append(columns).append(") VALUES ");
   const std::size_t count = split_columns(columns).size();
-  for (std::size_t i = 1; i <= count; ++i) {
-    if (i > 1) sql += ", ";
-    sql += sigil + std::to_string(i);
+  std::size_t parameter = 0;
+  for (std::size_t row = 0; row < rows; ++row) {
+    sql += row == 0 ? "(" : ", (";
+    for (std::size_t i = 1; i <= count; ++i) {
+      if (i > 1) sql += ", ";
+      sql += sigil + std::to_string(++parameter);
+    }
+    sql += ')';
   }
-  sql += ')';
   return sql;
 }
 

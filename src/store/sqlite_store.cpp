@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <system_error>
@@ -115,7 +116,8 @@ class SqliteStore final : public Store {
   explicit SqliteStore(const std::string& path)
       : team_upsert_(schema::upsert_by_id_sql("teams", schema::kTeamColumns, '?')),
         key_upsert_(schema::upsert_by_id_sql("keys", schema::kKeyColumns, '?')),
-        usage_insert_(schema::insert_sql("usage", schema::kUsageColumns, '?')) {
+        usage_insert_(schema::insert_sql("usage", schema::kUsageColumns, '?')),
+        usage_insert_many_(schema::insert_sql("usage", schema::kUsageColumns, '?', kUsageRowsPerInsert)) {
     skip_memory_statistics();
     sqlite3* db = nullptr;
     // NOMUTEX: a Store is one connection used by one thread at a time, so SQLite's own locking is waste.
@@ -244,12 +246,25 @@ class SqliteStore final : public Store {
   void insert_usage(std::span<const UsageRecord> batch) override {
     if (batch.empty()) return;
     Transaction transaction(*this, "insert_usage");
-    {
+    // Whole groups of rows per statement: a step's own cost (halt, reset, the statement's
+    // transaction bookkeeping) was a sixth of a row's, paid once per group instead of per row.
+    std::size_t next = 0;
+    if (batch.size() >= kUsageRowsPerInsert) {
+      Query insert = query(usage_insert_many_, "insert_usage");
+      insert.bind_texts_in_place();  // each record and its scratch outlive the step
+      for (; batch.size() - next >= kUsageRowsPerInsert; next += kUsageRowsPerInsert) {
+        for (std::size_t row = 0; row < kUsageRowsPerInsert; ++row) {
+          schema::write_usage(insert, batch[next + row], usage_scratch_[row]);
+        }
+        insert.step();
+        insert.rewind();
+      }
+    }
+    if (next < batch.size()) {
       Query insert = query(usage_insert_, "insert_usage");
-      insert.bind_texts_in_place();  // each record and its scratch outlive its step
-      schema::UsageScratch scratch;
-      for (const UsageRecord& record : batch) {
-        schema::write_usage(insert, record, scratch);
+      insert.bind_texts_in_place();
+      for (; next < batch.size(); ++next) {
+        schema::write_usage(insert, batch[next], usage_scratch_[0]);
         insert.step();
         insert.rewind();
       }
@@ -335,7 +350,10 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, FinalizeStatement>> statements_;
   const std::string team_upsert_;
   const std::string key_upsert_;
+  static constexpr std::size_t kUsageRowsPerInsert = 32;  // 32 x 15 parameters, far below SQLite's limit
   const std::string usage_insert_;
+  const std::string usage_insert_many_;
+  std::array<schema::UsageScratch, kUsageRowsPerInsert> usage_scratch_;  // repaired texts, one set per row
 };
 
 }  // namespace

@@ -78,11 +78,11 @@ struct Forward {
 };
 
 // One exchange with one deployment. Writes to the client only when it commits.
+// `now`: when the attempt starts (the caller has just read the clock).
 awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment& d, const Forward& f,
-                                 Clock::time_point request_deadline, StreamState& stream_state) {
+                                 Clock::time_point now, Clock::time_point request_deadline, StreamState& stream_state) {
   const config::Origin origin = d.origin();
   const config::Timeouts& t = d.timeouts;
-  const auto now = Clock::now();
   const auto first_byte_deadline = earliest(now + ms(t.first_token_ms), request_deadline);
   http::UpstreamCall call(ctx.worker.pool());
   const http::ClientWatch watch(ctx.worker.deadlines(), ctx.client, call, now);
@@ -144,10 +144,13 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
     co_return result;
   }
   result.status = reply.status();
-  result.content_type = reply.content_type().empty() ? "application/json" : reply.content_type();
-  result.retry_after = reply.retry_after();
+  // Both arms are views: a std::string arm would make the view dangle on a temporary.
+  const std::string_view content_type =
+      reply.content_type().empty() ? std::string_view("application/json") : std::string_view(reply.content_type());
   call.finish();  // the connection is free for the next request while the client is written to
   if (reply.status() != 200 || stream_state.head_sent) {
+    result.content_type = content_type;  // the answer outlives this attempt
+    result.retry_after = reply.retry_after();
     // A continuation must answer with a stream; anything else is a failed attempt.
     const bool passable = !stream_state.head_sent && !routing::retryable_status(result.status);
     result.body = std::move(reply.body());
@@ -166,7 +169,7 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
   record_usage(ctx, usage);
   settle_admission(ctx);  // before the client can have the answer and send its next request
   const std::string extra = route_headers(ctx, d);
-  co_await write_response(ctx, 200, result.content_type, reply.body(), extra);
+  co_await write_response(ctx, 200, content_type, reply.body(), extra);
   result.kind = AttemptResult::Kind::committed;
   co_return result;
 }
@@ -198,7 +201,10 @@ awaitable<void> sleep_until(RequestContext& ctx, Clock::time_point when) {
 }
 
 awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view upstream_path) {
-  if (!co_await authenticate(ctx)) co_return;
+  if (!identify(ctx)) {
+    co_await refuse_caller(ctx);
+    co_return;
+  }
   const std::string& body = ctx.request.body();
   RequestFields fields;
   Error error;
@@ -225,7 +231,9 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   needs.est_input_tokens = body.size() / 4;  // a cheap estimate: ~4 bytes per token
   needs.est_output_tokens = fields.max_tokens > 0 ? static_cast<std::uint64_t>(fields.max_tokens) : kDefaultCompletionAllowance;
   if (fields.max_tokens > 0) needs.required_context = needs.est_input_tokens + needs.est_output_tokens;
-  if (!co_await admit(ctx, *group, needs.est_input_tokens, needs.est_output_tokens)) co_return;
+  if (!admitted_at_once(ctx, *group, needs.est_input_tokens, needs.est_output_tokens)) {
+    if (!co_await admit(ctx, *group, needs.est_input_tokens, needs.est_output_tokens)) co_return;
+  }
   routing::AttemptPlanner planner(*ctx.routes, *group, ctx.worker.strategies(), needs);
 
   const config::Timeouts& first_timeouts = group->deployments.front().timeouts;
@@ -281,24 +289,25 @@ awaitable<void> proxy(RequestContext& ctx, Endpoint endpoint, std::string_view u
   std::unique_ptr<FailedAttempts> failures;  // allocated at the first failure
   for (;;) {
     std::chrono::milliseconds wait{0};
-    const routing::Deployment* d = planner.next(Clock::now(), wait);
+    Clock::time_point started = Clock::now();
+    const routing::Deployment* d = planner.next(started, wait);
     if (d == nullptr) break;
     if (wait.count() > 0) {
-      const auto wake = Clock::now() + wait;
+      const auto wake = started + wait;
       if (wake >= request_deadline) {
         d->health->breaker().release_probe();
         break;
       }
       co_await sleep_until(ctx, wake);
+      started = Clock::now();
     }
     ctx.metrics = d->metrics;
     ctx.price = &d->price;
     ctx.log.deployment = d->id;
     ctx.log.attempts = planner.attempts();
-    const auto started = Clock::now();
     InFlight in_flight(*d->metrics);
     routing::InFlightGuard busy(*d->health);
-    const AttemptResult result = co_await attempt(ctx, *d, forward, request_deadline, stream_state);
+    const AttemptResult result = co_await attempt(ctx, *d, forward, started, request_deadline, stream_state);
     const auto finished = Clock::now();
     if (result.kind == AttemptResult::Kind::client_left) {
       d->health->breaker().release_probe();

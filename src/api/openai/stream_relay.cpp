@@ -7,6 +7,30 @@
 
 namespace baton::api::openai {
 
+namespace {
+// "<size in hex>\r\n": the line that opens a chunk of the chunked encoding (no fmt, no allocation).
+class ChunkSizeLine {
+ public:
+  explicit ChunkSizeLine(std::size_t size) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    char digits[16];
+    std::size_t n = 0;
+    do {
+      digits[n++] = kHex[size & 0xF];
+      size >>= 4;
+    } while (size != 0);
+    while (n > 0) text_[length_++] = digits[--n];
+    text_[length_++] = '\r';
+    text_[length_++] = '\n';
+  }
+  std::string_view text() const { return {text_.data(), length_}; }
+
+ private:
+  std::array<char, 20> text_{};
+  std::size_t length_ = 0;
+};
+}  // namespace
+
 guard::StreamRestorer* StreamState::restorer_for(std::uint32_t choice) {
   if (redaction == nullptr || choice > 128) return nullptr;
   if (restorers.size() <= choice) restorers.resize(choice + 1);
@@ -266,10 +290,10 @@ awaitable<bool> StreamRelay::flush() {
     head = stream_head();
     state_.head_sent = true;
   }
-  const std::string size_line = fmt::format("{:x}\r\n", frames_.size());
+  const ChunkSizeLine size_line(frames_.size());
   const std::string_view tail = done_seen_ || failed_ ? "\r\n0\r\n\r\n" : "\r\n";
   const std::array buffers = {asio::const_buffer(head.data(), head.size()),
-                              asio::const_buffer(size_line.data(), size_line.size()),
+                              asio::buffer(size_line.text()),
                               asio::const_buffer(frames_.data(), frames_.size()),
                               asio::const_buffer(tail.data(), tail.size())};
   const bool ok = co_await write_buffers(ctx_, buffers);
@@ -281,9 +305,9 @@ awaitable<void> StreamRelay::end_with_error(RequestContext& ctx, const Error& er
   ctx.log.error_code = error_info(error.code).code;
   std::string frames;
   append_sse_data(frames, openai_error_body(error));
-  const std::string size_line = fmt::format("{:x}\r\n", frames.size());
+  const ChunkSizeLine size_line(frames.size());
   static constexpr std::string_view kTail = "\r\n0\r\n\r\n";
-  const std::array buffers = {asio::const_buffer(size_line.data(), size_line.size()),
+  const std::array buffers = {asio::buffer(size_line.text()),
                               asio::const_buffer(frames.data(), frames.size()),
                               asio::const_buffer(kTail.data(), kTail.size())};
   co_await write_buffers(ctx, buffers);
@@ -291,10 +315,14 @@ awaitable<void> StreamRelay::end_with_error(RequestContext& ctx, const Error& er
 
 std::string StreamRelay::stream_head() {
   ctx_.log.status = 200;
-  std::string head = fmt::format(
+  std::string head;
+  head.reserve(320);
+  head +=
       "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
-      "x-accel-buffering: no\r\ntransfer-encoding: chunked\r\nx-request-id: {}\r\n{}",
-      ctx_.request_id, route_headers(ctx_, deployment_));
+      "x-accel-buffering: no\r\ntransfer-encoding: chunked\r\nx-request-id: ";
+  head += ctx_.request_id;
+  head += "\r\n";
+  head += route_headers(ctx_, deployment_);
   if (ctx_.draining) {
     ctx_.keep_alive = false;
     head += "connection: close\r\n";

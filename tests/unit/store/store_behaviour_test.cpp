@@ -524,6 +524,30 @@ TEST_P(StoreBehaviour, UsageTextIsStoredExactlyOrMadeValid) {
   EXPECT_EQ(stored, expected);
 }
 
+TEST_P(StoreBehaviour, RepairedTextsStayApartWithinOneMultiRowInsert) {
+  // SQLite writes usage 32 rows per statement: every row's repaired text must be its own, in the
+  // full groups and in the rows left over.
+  auto store = open_migrated();
+  std::vector<UsageRecord> usage(70);
+  std::vector<std::string> expected;
+  for (std::size_t i = 0; i < usage.size(); ++i) {
+    usage[i].model = "bad" + std::to_string(i) + "\xff";
+    usage[i].request_id = "req_" + std::to_string(i);
+    expected.push_back("bad" + std::to_string(i) + "\xEF\xBF\xBD");
+  }
+  store->insert_usage(usage);
+  UsageQuery query;
+  query.by_model = true;
+  std::vector<std::string> stored;
+  for (const UsageRow& row : store->query_usage(query)) {
+    stored.push_back(row.model);
+    EXPECT_EQ(row.requests, 1) << row.model;
+  }
+  std::sort(expected.begin(), expected.end());
+  std::sort(stored.begin(), stored.end());
+  EXPECT_EQ(stored, expected);
+}
+
 TEST_P(StoreBehaviour, AFailedBatchWritesNothingAndTheStoreStaysUsable) {
   auto store = open_migrated();
   // A record the database refuses, far enough into the batch that part of it was already sent.
