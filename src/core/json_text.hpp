@@ -21,8 +21,19 @@ void append_json_string(std::string& out, std::string_view value);
 }  // namespace baton
 
 namespace baton {
-// simdjson reads up to SIMDJSON_PADDING bytes past the input: copies `input` into `scratch` (which
-// keeps its capacity, so per-thread scratch strings make this allocation-free) and returns a view
-// whose backing storage is padded. Pass scratch.capacity() as the allocated size.
-std::string_view padded_for_simdjson(std::string_view input, std::string& scratch);
+// simdjson reads up to this many bytes past the input (simdjson::SIMDJSON_PADDING, checked in
+// json_text.cpp). Bodies that will be parsed reserve it, so they can be parsed where they are.
+inline constexpr std::size_t kJsonPadding = 64;
+
+// JSON text with at least kJsonPadding readable bytes after it: `allocated` is what to tell simdjson.
+struct PaddedJson {
+  std::string_view text;
+  std::size_t allocated;
+};
+// Copies `input` into `scratch` (which keeps its capacity, so per-thread scratch strings make this
+// allocation-free) and returns the padded copy.
+PaddedJson padded_for_simdjson(std::string_view input, std::string& scratch);
+// `input` itself when its capacity already holds the padding (a body whose parser reserved it):
+// no copy; else a copy as above.
+PaddedJson padded_for_simdjson(const std::string& input, std::string& scratch);
 }  // namespace baton

@@ -239,10 +239,11 @@ class Walker {
 bool extract_request_texts(std::string_view body, RequestFormat format, std::vector<RequestText>& out) {
   thread_local od::parser parser;
   thread_local std::string scratch;
-  const std::string_view text = padded_for_simdjson(body, scratch);
+  const PaddedJson padded = padded_for_simdjson(body, scratch);
+  const std::string_view text = padded.text;
   od::document doc;
   od::object root;
-  if (parser.iterate(text.data(), text.size(), scratch.capacity()).get(doc) != sj::SUCCESS ||
+  if (parser.iterate(text.data(), text.size(), padded.allocated).get(doc) != sj::SUCCESS ||
       doc.get_object().get(root) != sj::SUCCESS) {
     return false;
   }

@@ -1,6 +1,7 @@
 #include "http/request.hpp"
 
 #include "core/ascii.hpp"
+#include "core/json_text.hpp"
 
 namespace baton::http {
 
@@ -47,7 +48,8 @@ void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& cont
     ec = bhttp::error::buffer_overflow;
     return;
   }
-  request_.body_.reserve(static_cast<std::size_t>(*content_length));  // body_limit() already bounds it
+  // body_limit() already bounds it. The padding lets simdjson parse the body where it is.
+  request_.body_.reserve(static_cast<std::size_t>(*content_length) + kJsonPadding);
 }
 
 std::size_t RequestParser::on_body_impl(beast::string_view body, error_code&) {

@@ -29,6 +29,8 @@ constexpr auto kMaxIdleAge = std::chrono::seconds(50);  // below common upstream
 constexpr auto kNameTtl = std::chrono::seconds(60);
 constexpr std::size_t kMinReadSize = 4096;
 constexpr std::size_t kMaxReadSize = 64 * 1024;
+// The most a Content-Length may make a response parser reserve up front (larger bodies grow as read).
+constexpr std::uint64_t kMaxReserve = 1024 * 1024;
 
 std::string env_first(std::initializer_list<const char*> names) {
   for (const char* name : names) {
@@ -257,6 +259,12 @@ void ResponseParser::on_field_impl(bhttp::field name, beast::string_view, beast:
   } else if (name == bhttp::field::retry_after) {
     retry_after_.assign(value.data(), value.size());
   }
+}
+
+void ResponseParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code&) {
+  // A sized answer (the usual JSON one) gets its whole length at once, plus simdjson's padding so
+  // the answer is validated where it is. Callers bound what they keep; so does this reservation.
+  if (content_length && *content_length <= kMaxReserve) body_.reserve(static_cast<std::size_t>(*content_length) + kJsonPadding);
 }
 
 std::size_t ResponseParser::on_body_impl(beast::string_view body, error_code&) {

@@ -127,7 +127,7 @@ class ResponseParser : public bhttp::basic_parser<false> {
   void on_response_impl(int code, beast::string_view, int, error_code&) override { status_ = static_cast<unsigned>(code); }
   void on_field_impl(bhttp::field name, beast::string_view, beast::string_view value, error_code&) override;
   void on_header_impl(error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code&) override;
   std::size_t on_body_impl(beast::string_view body, error_code&) override;
   void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
   std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override;

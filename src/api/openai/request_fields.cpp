@@ -22,11 +22,12 @@ Error json_error(std::string message) { return Error{ErrorCode::invalid_json, st
 bool inspect_stream_options(std::string_view raw, RequestFields& fields, Error& error) {
   thread_local od::parser parser;
   thread_local std::string scratch;
-  const std::string_view text = padded_for_simdjson(raw, scratch);
+  const PaddedJson padded = padded_for_simdjson(raw, scratch);
+  const std::string_view text = padded.text;
   const Error not_object{ErrorCode::invalid_field, "stream_options must be an object", "stream_options"};
   od::document doc;
   od::object object;
-  if (parser.iterate(text.data(), text.size(), scratch.capacity()).get(doc) != sj::SUCCESS ||
+  if (parser.iterate(text.data(), text.size(), padded.allocated).get(doc) != sj::SUCCESS ||
       doc.get_object().get(object) != sj::SUCCESS) {
     error = not_object;
     return false;
@@ -66,11 +67,12 @@ bool inspect_stream_options(std::string_view raw, RequestFields& fields, Error& 
 bool inspect_request(const std::string& body, Endpoint endpoint, RequestFields& fields, Error& error) {
   thread_local od::parser parser;
   thread_local std::string scratch;
-  const std::string_view text = padded_for_simdjson(body, scratch);
+  const PaddedJson padded = padded_for_simdjson(body, scratch);  // in place when the body reserved padding
+  const std::string_view text = padded.text;
   const char* base = text.data();
 
   od::document doc;
-  if (auto ec = parser.iterate(text.data(), text.size(), scratch.capacity()).get(doc); ec != sj::SUCCESS) {
+  if (auto ec = parser.iterate(text.data(), text.size(), padded.allocated).get(doc); ec != sj::SUCCESS) {
     error = json_error(std::string("request body is not valid JSON: ") + sj::error_message(ec));
     return false;
   }

@@ -44,8 +44,9 @@ bool read_usage_object(od::object& counts, Usage& usage) {
 bool open_object(std::string_view json, std::string_view& text, od::document& doc, od::object& root) {
   thread_local od::parser parser;
   thread_local std::string scratch;
-  text = padded_for_simdjson(json, scratch);
-  return parser.iterate(text.data(), text.size(), scratch.capacity()).get(doc) == sj::SUCCESS &&
+  const PaddedJson padded = padded_for_simdjson(json, scratch);
+  text = padded.text;
+  return parser.iterate(text.data(), text.size(), padded.allocated).get(doc) == sj::SUCCESS &&
          doc.get_object().get(root) == sj::SUCCESS;
 }
 }  // namespace
@@ -74,12 +75,11 @@ bool read_chunk_facts(std::string_view json, ChunkFacts& facts) {
   return true;
 }
 
-bool read_answer_usage(std::string_view json, Usage& usage) {
+namespace {
+bool read_padded_answer_usage(const PaddedJson& padded, Usage& usage) {
   thread_local simdjson::dom::parser parser;
-  thread_local std::string scratch;
-  const std::string_view text = padded_for_simdjson(json, scratch);
   simdjson::dom::element root;
-  if (parser.parse(text.data(), text.size(), false).get(root) != sj::SUCCESS) return false;
+  if (parser.parse(padded.text.data(), padded.text.size(), false).get(root) != sj::SUCCESS) return false;
   simdjson::dom::object answer;
   if (root.get_object().get(answer) != sj::SUCCESS) return false;
   simdjson::dom::object counts;
@@ -92,6 +92,17 @@ bool read_answer_usage(std::string_view json, Usage& usage) {
     }
   }
   return true;
+}
+}  // namespace
+
+bool read_answer_usage(std::string_view json, Usage& usage) {
+  thread_local std::string scratch;
+  return read_padded_answer_usage(padded_for_simdjson(json, scratch), usage);
+}
+
+bool read_answer_usage(const std::string& json, Usage& usage) {
+  thread_local std::string scratch;
+  return read_padded_answer_usage(padded_for_simdjson(json, scratch), usage);
 }
 
 bool read_delta_facts(std::string_view json, DeltaFacts& facts) {

@@ -39,5 +39,7 @@ bool read_chunk_facts(std::string_view json, ChunkFacts& facts);
 
 // A whole (non-stream) answer: validates all of it and reads its usage. False: not valid JSON.
 bool read_answer_usage(std::string_view json, Usage& usage);
+// The same for a body whose capacity may already hold simdjson's padding (then parsed in place).
+bool read_answer_usage(const std::string& json, Usage& usage);
 
 }  // namespace baton::api::openai
