@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 
 #include <boost/json.hpp>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -23,19 +24,24 @@ void random_bytes(unsigned char* out, int n) {
 // SHA-256 with the algorithm fetched once and one context per thread: OpenSSL 3's one-shot
 // SHA256() looks the algorithm up on every call (637 ns against 229 ns here), and every keyed
 // request hashes its token.
-std::string raw_digest(std::string_view text) {
+// SHA-256 into a fixed array: the per-request lookup allocates nothing.
+std::array<unsigned char, SHA256_DIGEST_LENGTH> digest_of(std::string_view text) {
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
                                                                                    &EVP_MD_CTX_free);
-  std::string digest(SHA256_DIGEST_LENGTH, '\0');
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
   unsigned int length = 0;
   if (sha256 == nullptr || context == nullptr || EVP_DigestInit_ex(context.get(), sha256, nullptr) != 1 ||
       EVP_DigestUpdate(context.get(), text.data(), text.size()) != 1 ||
-      EVP_DigestFinal_ex(context.get(), reinterpret_cast<unsigned char*>(digest.data()), &length) != 1 ||
-      length != SHA256_DIGEST_LENGTH) {
+      EVP_DigestFinal_ex(context.get(), digest.data(), &length) != 1 || length != SHA256_DIGEST_LENGTH) {
     throw std::runtime_error("OpenSSL could not compute SHA-256");
   }
   return digest;
+}
+
+std::string raw_digest(std::string_view text) {
+  const auto digest = digest_of(text);
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
 std::string to_hex(std::string_view bytes) {
@@ -163,18 +169,26 @@ KeyDirectory::KeyDirectory(std::vector<store::KeyRecord> keys, std::vector<store
       config::PiiPolicyConfig policy;
       if (parse_guard_override(entry.team->limits.guard_json, policy).empty()) entry.team_guard = std::move(policy);
     }
-    std::string digest = from_hex(key.hash);
+    const std::string digest = from_hex(key.hash);
     entry.key_scope = "key:" + key.id;
     if (entry.team != nullptr) entry.team_scope = "team:" + entry.team->id;
     entry.key = std::move(key);
     if (digest.size() != SHA256_DIGEST_LENGTH) continue;  // a corrupt row can never match a request
-    by_digest_.emplace(std::move(digest), entries_.size());
+    Digest raw{};
+    std::memcpy(raw.data(), digest.data(), raw.size());
+    by_digest_.emplace(raw, entries_.size());
     entries_.push_back(std::move(entry));
   }
 }
 
+std::size_t KeyDirectory::DigestHash::operator()(const Digest& digest) const noexcept {
+  std::size_t hash = 0;
+  std::memcpy(&hash, digest.data(), sizeof hash);
+  return hash;
+}
+
 const KeyDirectory::Entry* KeyDirectory::find(std::string_view secret) const {
-  const std::string digest = raw_digest(secret);
+  const Digest digest = digest_of(secret);
   const auto it = by_digest_.find(digest);
   if (it == by_digest_.end()) return nullptr;
   // The map found the slot; the final equality check is constant-time over the whole digest.

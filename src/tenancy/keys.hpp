@@ -5,6 +5,7 @@
 // bearer token is hashed and looked up by digest in an immutable in-memory directory, then the
 // digests are compared with CRYPTO_memcmp, so no comparison's time depends on where a guess is
 // wrong. The directory is rebuilt (and swapped atomically) when the store's keys_revision moves.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -56,7 +57,12 @@ class KeyDirectory {
  private:
   std::vector<store::TeamRecord> teams_;
   std::vector<Entry> entries_;
-  std::unordered_map<std::string, std::size_t> by_digest_;  // raw 32-byte digest → entries_ index
+  using Digest = std::array<unsigned char, 32>;  // raw SHA-256
+  // A digest is uniformly random already: its first eight bytes are the hash.
+  struct DigestHash {
+    std::size_t operator()(const Digest& digest) const noexcept;
+  };
+  std::unordered_map<Digest, std::size_t, DigestHash> by_digest_;  // → entries_ index
   std::int64_t revision_;
 };
 

@@ -40,6 +40,8 @@ void record_usage(RequestContext& ctx, const Usage& usage);
 class UpstreamWait {
  public:
   explicit UpstreamWait(RequestContext& ctx) : ctx_(ctx), begin_(Clock::now()) {}
+  // From `begin`, a time the caller has just read (saves a clock read).
+  UpstreamWait(RequestContext& ctx, Clock::time_point begin) : ctx_(ctx), begin_(begin) {}
   ~UpstreamWait() { ctx_.upstream_wait += Clock::now() - begin_; }
   UpstreamWait(const UpstreamWait&) = delete;
   UpstreamWait& operator=(const UpstreamWait&) = delete;

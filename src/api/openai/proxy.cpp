@@ -116,7 +116,7 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
       cursor = s.offset + s.length;
     }
     request.emplace_back(f.body.data() + cursor, f.body.size() - cursor);
-    const UpstreamWait waiting(ctx);
+    const UpstreamWait waiting(ctx, now);
     result.error = co_await call.send(origin, request, earliest(now + ms(t.connect_ms), request_deadline), first_byte_deadline);
   }
   if (watch.client_gone()) co_return AttemptResult{AttemptResult::Kind::client_left};
@@ -134,7 +134,7 @@ awaitable<AttemptResult> attempt(RequestContext& ctx, const routing::Deployment&
   }
 
   const std::size_t limit = reply.status() == 200 ? kMaxUpstreamBody : kMaxUpstreamErrorBody;
-  {
+  if (!reply.is_done()) {  // usually the whole answer came with its head: nothing to wait for
     const UpstreamWait waiting(ctx);
     result.error = co_await call.read_body_all(request_deadline, limit);
   }

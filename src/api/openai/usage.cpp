@@ -87,7 +87,7 @@ bool read_padded_answer_usage(const PaddedJson& padded, Usage& usage) {
     std::int64_t value = 0;
     if (counts["prompt_tokens"].get_int64().get(value) == sj::SUCCESS) usage.input_tokens = value;
     if (counts["completion_tokens"].get_int64().get(value) == sj::SUCCESS) usage.output_tokens = value;
-    if (counts.at_pointer("/prompt_tokens_details/cached_tokens").get_int64().get(value) == sj::SUCCESS) {
+    if (counts["prompt_tokens_details"]["cached_tokens"].get_int64().get(value) == sj::SUCCESS) {
       usage.cached_input_tokens = value;
     }
   }
