@@ -188,23 +188,23 @@ void finish(RequestContext& ctx) {
   const std::int64_t now = tenancy::unix_now_ms();
   const std::int64_t input = std::max<std::int64_t>(ctx.log.input_tokens, 0);
   const std::int64_t output = std::max<std::int64_t>(ctx.log.output_tokens, 0);
-  store::UsageRecord record;
-  record.ts_ms = now;
-  record.request_id = ctx.request_id;
-  record.key_id = ctx.caller.key_id();
-  record.team_id = ctx.caller.team_id();
-  record.model = ctx.log.model;
-  record.deployment = ctx.log.deployment;
-  record.input_tokens = input;
-  record.cached_input_tokens = ctx.cached_input_tokens;
-  record.output_tokens = output;
-  record.cost_usd = ctx.cost_usd;
-  record.latency_ms = static_cast<std::uint32_t>(ctx.log.duration_ms);
-  record.ttft_ms = ctx.log.first_token_ms > 0 ? static_cast<std::uint32_t>(ctx.log.first_token_ms) : 0;
-  record.status = static_cast<std::uint16_t>(ctx.log.status);
-  record.attempts = static_cast<std::uint8_t>(std::min(ctx.log.attempts, 255U));
-  record.guard_action = ctx.log.pii_action;
-  gov.usage().push(std::move(record));
+  gov.usage().push_with([&](store::UsageRecord& record) {
+    record.ts_ms = now;
+    record.request_id = ctx.request_id;
+    record.key_id = ctx.caller.key_id();
+    record.team_id = ctx.caller.team_id();
+    record.model = ctx.log.model;
+    record.deployment = ctx.log.deployment;
+    record.input_tokens = input;
+    record.cached_input_tokens = ctx.cached_input_tokens;
+    record.output_tokens = output;
+    record.cost_usd = ctx.cost_usd;
+    record.latency_ms = static_cast<std::uint32_t>(ctx.log.duration_ms);
+    record.ttft_ms = ctx.log.first_token_ms > 0 ? static_cast<std::uint32_t>(ctx.log.first_token_ms) : 0;
+    record.status = static_cast<std::uint16_t>(ctx.log.status);
+    record.attempts = static_cast<std::uint8_t>(std::min(ctx.log.attempts, 255U));
+    record.guard_action = ctx.log.pii_action;
+  });
 }
 
 }  // namespace baton::api

@@ -42,4 +42,22 @@ std::optional<BudgetPeriod> parse_budget_period(std::string_view text) { return 
 std::string_view to_string(FailMode mode) { return name_of(kFailModes, mode); }
 std::optional<FailMode> parse_fail_mode(std::string_view text) { return value_of(kFailModes, text); }
 
+void UsageRecord::reset() {
+  ts_ms = 0;
+  request_id.clear();
+  key_id.clear();
+  team_id.clear();
+  model.clear();
+  deployment.clear();
+  input_tokens = 0;
+  cached_input_tokens = 0;
+  output_tokens = 0;
+  cost_usd = 0;
+  latency_ms = 0;
+  ttft_ms = 0;
+  status = 0;
+  attempts = 0;
+  guard_action.clear();
+}
+
 }  // namespace baton::store

@@ -62,6 +62,9 @@ struct UsageRecord {
   std::uint16_t status = 0;
   std::uint8_t attempts = 0;
   std::string guard_action;  // "", "block", "redact", "pin"
+
+  // Back to a default record, keeping the strings' capacity (a reused queue slot).
+  void reset();
 };
 
 // GET /admin/usage: totals grouped by any of key, team, model, day within [from_ms, to_ms).

@@ -19,19 +19,12 @@ UsageWriter::UsageWriter(StoreFactory open_store, std::size_t capacity, std::siz
 
 UsageWriter::~UsageWriter() { stop(std::chrono::milliseconds(0)); }
 
-bool UsageWriter::push(store::UsageRecord&& record) {
+bool UsageWriter::reserve_slot() {
   if (pending_.fetch_add(1, std::memory_order_relaxed) >= capacity_) {
     pending_.fetch_sub(1, std::memory_order_relaxed);
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  bool wake = false;
-  {
-    const std::lock_guard lock(mutex_);
-    queue_.push_back(std::move(record));
-    wake = queue_.size() == batch_;  // a full batch need not wait for the timer
-  }
-  if (wake) wake_.notify_one();
   return true;
 }
 
@@ -67,30 +60,35 @@ bool UsageWriter::write(std::span<const store::UsageRecord> batch) {
 }
 
 void UsageWriter::run() {
-  std::vector<store::UsageRecord> batch;  // taken from queue_; written usage_batch records per transaction
-  std::size_t done = 0;                   // records of `batch` already written
+  std::vector<store::UsageRecord> batch;  // taken from queue_ (its first `taken` slots); written usage_batch per transaction
+  std::size_t taken = 0;
+  std::size_t done = 0;  // records of `batch` already written
   auto retry_wait = std::chrono::milliseconds(100);
   std::unique_lock lock(mutex_);
   for (;;) {
-    if (done == batch.size()) {
-      batch.clear();
+    if (done == taken) {
+      taken = 0;
       done = 0;
-      wake_.wait_for(lock, flush_every_, [&] { return stopping_ || queue_.size() >= batch_; });
-      if (queue_.empty()) {
+      wake_.wait_for(lock, flush_every_, [&] { return stopping_ || queued_ >= batch_; });
+      if (queued_ == 0) {
         if (stopping_) return;
         continue;
       }
-      batch.swap(queue_);  // everything queued, in order
+      batch.swap(queue_);  // everything queued, in order; the written slots go back as free ones
+      std::swap(taken, queued_);
     }
-    const std::size_t n = std::min(batch_, batch.size() - done);
+    const std::size_t n = std::min(batch_, taken - done);
     lock.unlock();
-    const bool ok = write(std::span<const store::UsageRecord>(batch).subspan(done, n));
-    if (ok && done + n == batch.size()) batch.clear();  // frees the records' texts outside the lock
+    const bool ok = write(std::span<const store::UsageRecord>(batch.data() + done, n));
+    if (ok && done + n == taken && batch.size() > 2 * batch_) {
+      batch.resize(batch_);  // after a backlog, keep no more free slots than a batch (outside the lock)
+      batch.shrink_to_fit();
+    }
     lock.lock();
     if (ok) {
       pending_.fetch_sub(n, std::memory_order_relaxed);
       written_.fetch_add(n, std::memory_order_relaxed);
-      done = batch.empty() ? 0 : done + n;
+      done += n;
       retry_wait = std::chrono::milliseconds(100);
       continue;
     }

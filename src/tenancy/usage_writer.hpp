@@ -32,7 +32,29 @@ class UsageWriter {
   UsageWriter& operator=(const UsageWriter&) = delete;
 
   // False when the queue is full: the record is dropped and counted.
-  bool push(store::UsageRecord&& record);
+  bool push(store::UsageRecord&& record) {
+    return push_with([&](store::UsageRecord& slot) { slot = std::move(record); });
+  }
+  // The same, with `fill(store::UsageRecord&)` writing the record into a queue slot (under the
+  // queue's lock: keep it to assignments). The slot starts reset, and its strings keep the
+  // capacity of records written through it before, so a warm queue allocates nothing per record
+  // and no record text is freed by another thread.
+  template <class Fill>
+  bool push_with(Fill&& fill) {
+    if (!reserve_slot()) return false;
+    bool wake = false;
+    {
+      const std::lock_guard lock(mutex_);
+      if (queued_ == queue_.size()) queue_.emplace_back();
+      store::UsageRecord& slot = queue_[queued_];
+      slot.reset();
+      fill(slot);
+      ++queued_;
+      wake = queued_ == batch_;  // a full batch need not wait for the timer
+    }
+    if (wake) wake_.notify_one();
+    return true;
+  }
   // Room for at least one more record (fail-closed requests check this before starting).
   bool has_room() const { return pending_.load(std::memory_order_relaxed) < capacity_; }
   // Writes everything queued, waiting up to `deadline`; then stops the writer thread.
@@ -44,6 +66,7 @@ class UsageWriter {
   std::uint64_t write_failures() const { return failures_.load(std::memory_order_relaxed); }
 
  private:
+  bool reserve_slot();  // counts the record as pending, or drops it (full queue)
   void run();
   bool write(std::span<const store::UsageRecord> batch);
 
@@ -55,10 +78,11 @@ class UsageWriter {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  // Records not yet taken by the writer. The writer swaps the whole vector out (its own emptied
-  // batch comes back in), so in steady state pushing a record allocates nothing and the queue's
-  // storage stays with the thread that filled it.
+  // Slots for records not yet taken by the writer: the first queued_ hold records, the rest are
+  // kept for their strings' capacity. The writer swaps the whole vector out and its written batch
+  // comes back in as free slots.
   std::vector<store::UsageRecord> queue_;
+  std::size_t queued_ = 0;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point stop_deadline_{};
 

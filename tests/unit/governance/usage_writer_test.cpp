@@ -99,5 +99,57 @@ TEST_F(UsageWriterTest, RetriesWhileTheStoreIsDownAndLosesNothing) {
   EXPECT_EQ(stored_requests(), 1'000);
 }
 
+TEST_F(UsageWriterTest, ReusedSlotsCarryNothingOverFromEarlierRecords) {
+  // Queue slots are reused once written: a record that sets fewer fields than the one before it in
+  // the same slot must not inherit the rest.
+  const std::string url = url_;
+  UsageWriter writer([url] { return store::open_store(url); }, 10'000, 64, std::chrono::milliseconds(5));
+  const auto wait_written = [&](std::uint64_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (writer.written() < count && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_EQ(writer.written(), count);
+  };
+  // The writer swaps the queue with its written batch, so slots come back every other round:
+  // two rounds of full records, then two of records that set only a time and a model.
+  std::uint64_t pushed = 0;
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_TRUE(writer.push_with([i, round](store::UsageRecord& r) {
+        if (round < 2) {
+          r = record(i);
+          r.team_id = "team_x";
+          r.guard_action = "redact";
+        } else {
+          r.ts_ms = 1'795'348'800'000 + i;
+          r.model = "plain";
+        }
+      }));
+    }
+    pushed += 200;
+    wait_written(pushed);
+  }
+  writer.stop(std::chrono::seconds(1));
+
+  auto s = store::open_store(url_);
+  store::UsageQuery q;
+  q.by_key = q.by_team = q.by_model = true;
+  const std::vector<store::UsageRow> rows = s->query_usage(q);
+  ASSERT_EQ(rows.size(), 2U);
+  for (const store::UsageRow& row : rows) {
+    EXPECT_EQ(row.requests, 400) << row.model;
+    if (row.model == "plain") {
+      EXPECT_EQ(row.key_id, "");
+      EXPECT_EQ(row.team_id, "");
+      EXPECT_EQ(row.input_tokens, 0);
+      EXPECT_EQ(row.cost_usd, 0.0);
+    } else {
+      EXPECT_EQ(row.key_id, "key_a");
+      EXPECT_EQ(row.team_id, "team_x");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace baton::tenancy
