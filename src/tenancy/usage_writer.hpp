@@ -4,8 +4,9 @@
 // database is slow or down, records wait in the queue and are retried; only when the queue is full
 // are new records dropped, and every drop is counted (baton_usage_records_dropped_total).
 //
-// Loss on a crash (kill -9) is bounded by what was queued and not yet written: at most
-// `flush_ms` worth of records plus one batch being written, visible as baton_usage_records_pending.
+// Loss on a crash (kill -9) is bounded by what was queued and not yet written: what arrived since
+// the writer last took the queue (about `flush_ms` worth while the store keeps up) plus what it took
+// and has not committed yet, visible as baton_usage_records_pending.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

@@ -10,6 +10,11 @@
 namespace baton::http {
 namespace {
 
+void append(beast::flat_buffer& buffer, std::string_view text) {
+  asio::buffer_copy(buffer.prepare(text.size()), asio::buffer(text));
+  buffer.commit(text.size());
+}
+
 // Parses a request head with `values` as its Transfer-Encoding headers and the body
 // "5\r\nhello\r\n0\r\n\r\n" when that framing is chunked.
 struct Parsed {
@@ -20,10 +25,8 @@ struct Parsed {
 
 Parsed parse(std::string_view head_fields, std::string_view body = "") {
   beast::flat_buffer buffer;
-  const std::string text = "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n" + std::string(head_fields) + "\r\n" +
-                           std::string(body);
-  asio::buffer_copy(buffer.prepare(text.size()), asio::buffer(text));
-  buffer.commit(text.size());
+  append(buffer, "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n" + std::string(head_fields) + "\r\n" +
+                     std::string(body));
   RequestParser parser;
   Parsed parsed;
   parsed.done = parse_buffered(parser, buffer, ReadUntil::header, parsed.ec);
@@ -90,9 +93,7 @@ TEST(RequestHead, KeepsTheFirstOfEachHeaderHandlersRead) {
 
 TEST(RequestHead, ABodyOverTheLimitIsRefused) {
   beast::flat_buffer buffer;
-  const std::string text = "POST / HTTP/1.1\r\ncontent-length: 10\r\n\r\n0123456789";
-  asio::buffer_copy(buffer.prepare(text.size()), asio::buffer(text));
-  buffer.commit(text.size());
+  append(buffer, "POST / HTTP/1.1\r\ncontent-length: 10\r\n\r\n0123456789");
   RequestParser parser;
   parser.body_limit(9);
   error_code ec;
@@ -102,18 +103,14 @@ TEST(RequestHead, ABodyOverTheLimitIsRefused) {
 
 TEST(RequestHead, AnIncompleteRequestAsksForMore) {
   beast::flat_buffer buffer;
-  const std::string text = "POST / HTTP/1.1\r\ncontent-length: 10\r\n\r\n01234";
-  asio::buffer_copy(buffer.prepare(text.size()), asio::buffer(text));
-  buffer.commit(text.size());
+  append(buffer, "POST / HTTP/1.1\r\ncontent-length: 10\r\n\r\n01234");
   RequestParser parser;
   error_code ec;
   ASSERT_TRUE(parse_buffered(parser, buffer, ReadUntil::header, ec));
   parser.eager(true);
   EXPECT_FALSE(parse_buffered(parser, buffer, ReadUntil::message, ec));
   EXPECT_FALSE(ec);
-  const std::string rest = "56789";
-  asio::buffer_copy(buffer.prepare(rest.size()), asio::buffer(rest));
-  buffer.commit(rest.size());
+  append(buffer, "56789");
   EXPECT_TRUE(parse_buffered(parser, buffer, ReadUntil::message, ec));
   EXPECT_FALSE(ec);
   EXPECT_EQ(parser.get().body(), "0123456789");
