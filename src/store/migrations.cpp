@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <tuple>
 
 #include <boost/json.hpp>
@@ -245,7 +246,16 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
 
 std::string_view storable_text(std::string_view text, std::string& scratch) {
   std::size_t pos = 0;
-  // ASCII without NUL (ids, model names) is the usual text: no sequence decoding for it.
+  // ASCII without NUL (ids, model names) is the usual text: no sequence decoding for it, and
+  // eight bytes checked at a time (a high bit set, or a zero byte, ends the fast part).
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  while (pos + 8 <= text.size()) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, text.data() + pos, sizeof word);
+    if (((word & kHigh) | ((word - kOnes) & ~word & kHigh)) != 0) break;
+    pos += 8;
+  }
   while (pos < text.size() && static_cast<unsigned char>(text[pos]) - 1U < 0x7FU) ++pos;
   while (pos < text.size()) {
     const std::size_t length = utf8_sequence_length(text, pos);
@@ -349,7 +359,9 @@ std::string insert_sql(std::string_view table, std::string_view columns, char si
     sql += row == 0 ? "(" : ", (";
     for (std::size_t i = 1; i <= count; ++i) {
       if (i > 1) sql += ", ";
-      sql += sigil + std::to_string(++parameter);
+      ++parameter;
+      // SQLite numbers bare '?' in order; "?N" would make every bind look its name up.
+      sql += sigil == '?' ? std::string("?") : sigil + std::to_string(parameter);
     }
     sql += ')';
   }
