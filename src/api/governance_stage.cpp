@@ -80,19 +80,34 @@ awaitable<void> refuse_caller(RequestContext& ctx) {
   co_await write_error(ctx, denied, "www-authenticate: Bearer\r\n");
 }
 
+namespace {
+// Admission's synchronous part, shared by admitted_at_once() and admit(): the checks that need no
+// limiter, then the ticket. `now` is set for the limiter when the answer is `count`.
+enum class Precheck : std::uint8_t { model_refused, store_full, admitted, count };
+
+Precheck precheck(RequestContext& ctx, const routing::ModelGroup& group, std::uint64_t est_input_tokens,
+                  std::uint64_t est_output_tokens, std::int64_t& now) {
+  ctx.usage_expected = true;  // from here on every outcome, refusals included, leaves a usage record
+  if (!ctx.caller.may_use(group.config->name)) return Precheck::model_refused;
+  tenancy::Governance& gov = governance(ctx);
+  if (!gov.usage().has_room() && fails_closed(ctx, gov.storage().fail_closed)) return Precheck::store_full;
+  if (ctx.caller.status != tenancy::Caller::Status::key) return Precheck::admitted;
+  now = tenancy::unix_now_ms();
+  ctx.ticket = gov.ticket_for(ctx.caller, std::string(ctx.request_id),
+                              reservation(group, est_input_tokens, est_output_tokens), now,
+                              ctx.routes->config().pricing);
+  return ctx.ticket.subjects.empty() ? Precheck::admitted : Precheck::count;
+}
+}  // namespace
+
 bool admitted_at_once(RequestContext& ctx, const routing::ModelGroup& group, std::uint64_t est_input_tokens,
                       std::uint64_t est_output_tokens) {
-  ctx.usage_expected = true;
-  if (!ctx.caller.may_use(group.config->name)) return false;
-  tenancy::Governance& gov = governance(ctx);
-  if (!gov.usage().has_room() && fails_closed(ctx, gov.storage().fail_closed)) return false;
-  if (ctx.caller.status != tenancy::Caller::Status::key) return true;
-  tenancy::LocalLimiter* local = gov.local_limiter();
-  if (local == nullptr) return false;  // a shared (Redis) limiter answers asynchronously
-  const std::int64_t now = tenancy::unix_now_ms();
-  ctx.ticket = gov.ticket_for(ctx.caller, std::string(ctx.request_id), reservation(group, est_input_tokens, est_output_tokens),
-                              now, ctx.routes->config().pricing);
-  if (ctx.ticket.subjects.empty()) return true;
+  tenancy::LocalLimiter* local = governance(ctx).local_limiter();
+  // A shared (Redis) limiter answers asynchronously: admit() asks it.
+  if (local == nullptr && ctx.caller.status == tenancy::Caller::Status::key) return false;
+  std::int64_t now = 0;
+  const Precheck step = precheck(ctx, group, est_input_tokens, est_output_tokens, now);
+  if (step != Precheck::count) return step == Precheck::admitted;  // a refusal: admit() answers it
   if (local->try_admit(ctx.ticket, now).outcome != tenancy::Outcome::admitted) {
     ctx.ticket = {};  // a refusal counted nothing: admit() decides again and answers it
     return false;
@@ -103,26 +118,22 @@ bool admitted_at_once(RequestContext& ctx, const routing::ModelGroup& group, std
 
 awaitable<bool> admit(RequestContext& ctx, const routing::ModelGroup& group, std::uint64_t est_input_tokens,
                       std::uint64_t est_output_tokens) {
-  ctx.usage_expected = true;  // from here on every outcome, refusals included, leaves a usage record
-  if (!ctx.caller.may_use(group.config->name)) {
+  std::int64_t now = 0;
+  const Precheck step = precheck(ctx, group, est_input_tokens, est_output_tokens, now);
+  if (step == Precheck::model_refused) {
     const Error denied{ErrorCode::permission_denied,
                        "this API key may not use model '" + group.config->name + "'", "model"};
     co_await write_error(ctx, denied);
     co_return false;
   }
-  tenancy::Governance& gov = governance(ctx);
-  if (!gov.usage().has_room() && fails_closed(ctx, gov.storage().fail_closed)) {
+  if (step == Precheck::store_full) {
     const Error full{ErrorCode::store_unavailable,
                      "usage records cannot be written right now and this key's fail mode is closed", {}};
     co_await write_error(ctx, full, "retry-after: 1\r\n");
     co_return false;
   }
-  if (ctx.caller.status != tenancy::Caller::Status::key) co_return true;
-
-  const std::int64_t now = tenancy::unix_now_ms();
-  ctx.ticket = gov.ticket_for(ctx.caller, std::string(ctx.request_id), reservation(group, est_input_tokens, est_output_tokens),
-                              now, ctx.routes->config().pricing);
-  if (ctx.ticket.subjects.empty()) co_return true;
+  if (step == Precheck::admitted) co_return true;
+  tenancy::Governance& gov = governance(ctx);
   tenancy::Admission admission;
   if (tenancy::LocalLimiter* local = gov.local_limiter(); local != nullptr) {
     admission = local->try_admit(ctx.ticket, now);

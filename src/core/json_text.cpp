@@ -1,35 +1,30 @@
 #include "core/json_text.hpp"
 
-#include <array>
 #include <charconv>
 #include <cmath>
-#include <cstring>
+
+#include "core/ascii.hpp"
 
 namespace baton {
 
-void append_decimal(std::string& out, std::uint64_t value) {
-  // Into a local buffer, then one append (push_back per digit checked the capacity each time).
-  char digits[20];
+namespace {
+// Into a local buffer, then one append (push_back per digit checked the capacity each time).
+template <class Integer>
+void append_integer(std::string& out, Integer value) {
+  char digits[20];  // the longest is INT64_MIN's 20 characters
   const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
   out.append(digits, static_cast<std::size_t>(end - digits));
 }
+}  // namespace
 
-void append_decimal(std::string& out, std::int64_t value) {
-  char digits[20];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
-  out.append(digits, static_cast<std::size_t>(end - digits));
-}
+void append_decimal(std::string& out, std::uint64_t value) { append_integer(out, value); }
+void append_decimal(std::string& out, std::int64_t value) { append_integer(out, value); }
 
 namespace {
 // True when one of the 8 bytes of `word` is a control character, '"' or '\\' (the bytes a JSON
-// string must escape). Classic bit tricks: a byte below 0x20, or equal to a given byte, sets its
-// high bit in the result. Bytes >= 0x80 (UTF-8) never match.
+// string must escape). Bytes >= 0x80 (UTF-8) never match.
 bool word_needs_escape(std::uint64_t word) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  const auto zero_byte = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-  const std::uint64_t below_space = (word - kOnes * 0x20) & ~word & kHigh;
-  return (below_space | zero_byte(word ^ (kOnes * '"')) | zero_byte(word ^ (kOnes * '\\'))) != 0;
+  return (bytes_below(word, 0x20) | zero_bytes(word ^ (kByteOnes * '"')) | zero_bytes(word ^ (kByteOnes * '\\'))) != 0;
 }
 }  // namespace
 
@@ -40,9 +35,7 @@ void append_json_string(std::string& out, std::string_view value) {
   // runs of plain characters go in with one append each.
   std::size_t i = 0;
   while (i + 8 <= value.size()) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, value.data() + i, sizeof word);
-    if (word_needs_escape(word)) break;
+    if (word_needs_escape(load_word(value.data() + i))) break;
     i += 8;
   }
   std::size_t run = 0;

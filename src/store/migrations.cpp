@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <tuple>
 
 #include <boost/json.hpp>
 
+#include "core/ascii.hpp"
 #include "store/store.hpp"
 
 namespace baton::store::schema {
@@ -248,12 +248,9 @@ std::string_view storable_text(std::string_view text, std::string& scratch) {
   std::size_t pos = 0;
   // ASCII without NUL (ids, model names) is the usual text: no sequence decoding for it, and
   // eight bytes checked at a time (a high bit set, or a zero byte, ends the fast part).
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
   while (pos + 8 <= text.size()) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, text.data() + pos, sizeof word);
-    if (((word & kHigh) | ((word - kOnes) & ~word & kHigh)) != 0) break;
+    const std::uint64_t word = load_word(text.data() + pos);
+    if (((word & kByteHighs) | zero_bytes(word)) != 0) break;
     pos += 8;
   }
   while (pos < text.size() && static_cast<unsigned char>(text[pos]) - 1U < 0x7FU) ++pos;

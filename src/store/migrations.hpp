@@ -39,9 +39,10 @@ inline constexpr std::string_view kUsageColumns =
     "ts_ms, request_id, key_id, team_id, model, deployment, input_tokens, cached_input_tokens, output_tokens, "
     "cost_usd, latency_ms, ttft_ms, status, attempts, guard_action";
 
-// "INSERT INTO table (columns) VALUES (<sigil>1, ...)" with `rows` parenthesised rows (numbered on
-// across them), and the one-row form followed by "ON CONFLICT (id) DO UPDATE SET c = excluded.c, ..."
-// (one text for both dialects but the placeholders).
+// "INSERT INTO table (columns) VALUES ($1, ...)" with `rows` parenthesised rows, placeholders
+// numbered on across them ('?' gives bare "?", which SQLite numbers in order), and the one-row form
+// followed by "ON CONFLICT (id) DO UPDATE SET c = excluded.c, ..." (one text for both dialects but
+// the placeholders).
 std::string insert_sql(std::string_view table, std::string_view columns, char sigil, std::size_t rows = 1);
 std::string upsert_by_id_sql(std::string_view table, std::string_view columns, char sigil);
 
