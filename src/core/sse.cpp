@@ -13,6 +13,21 @@ void SseParser::append(std::string_view bytes) {
 }
 
 bool SseParser::next(SseEvent& out) {
+  // The shape nearly every upstream sends, "data: {...}\n\n", takes one search for the newline;
+  // anything else (names, comments, several data lines, CRLF) goes the general way.
+  const std::string_view rest = std::string_view(buffer_).substr(pos_);
+  if (rest.starts_with("data:")) {
+    const std::size_t newline = rest.find('\n', 5);
+    if (newline != std::string_view::npos && newline + 1 < rest.size() && rest[newline + 1] == '\n' &&
+        rest[newline - 1] != '\r') {
+      std::string_view value = rest.substr(5, newline - 5);
+      if (value.starts_with(' ')) value.remove_prefix(1);
+      pos_ += newline + 2;
+      out.event = {};
+      out.data = value;
+      return true;
+    }
+  }
   std::size_t cursor = pos_;
   std::string_view event_name;
   std::string_view first_data;

@@ -160,7 +160,7 @@ void StreamRelay::take_events() {
       if (garbage_) return;  // the frames before it still go out; nothing after it
       continue;
     }
-    if (event.data.find("\"usage\"") != std::string_view::npos) {
+    if (may_carry_usage(event.data)) {
       ChunkFacts facts;
       if (read_chunk_facts(event.data, facts) && facts.has_usage) {
         attempt_usage_ = facts.usage;

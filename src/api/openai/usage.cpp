@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <cstddef>
+#include <cstring>
 #include <string>
 
 #include "core/json_text.hpp"
@@ -50,6 +52,23 @@ bool open_object(std::string_view json, std::string_view& text, od::document& do
          doc.get_object().get(root) == sj::SUCCESS;
 }
 }  // namespace
+
+bool may_carry_usage(std::string_view json) {
+  // Not string_view::find: it stops at every '"' of the needle's first byte, dozens per chunk, and
+  // that was a third of a stream's instructions. 'u' is rare in chunk JSON, so look for it and check
+  // what surrounds it.
+  constexpr std::string_view kWord = "usage\"";
+  const char* const begin = json.data();
+  const char* const end = begin + json.size();
+  const char* at = begin;
+  while (end - at >= static_cast<std::ptrdiff_t>(kWord.size())) {
+    at = static_cast<const char*>(std::memchr(at, 'u', static_cast<std::size_t>(end - at)));
+    if (at == nullptr || end - at < static_cast<std::ptrdiff_t>(kWord.size())) return false;
+    if (at != begin && at[-1] == '"' && std::string_view(at, kWord.size()) == kWord) return true;
+    ++at;
+  }
+  return false;
+}
 
 bool read_chunk_facts(std::string_view json, ChunkFacts& facts) {
   std::string_view text;

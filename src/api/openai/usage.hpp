@@ -34,6 +34,10 @@ struct DeltaFacts {
 };
 bool read_delta_facts(std::string_view json, DeltaFacts& facts);
 
+// A cheap prefilter run on every stream chunk before read_chunk_facts: whether `json` contains the
+// string "usage" (quotes included). Most chunks do not, and this must cost far less than parsing.
+bool may_carry_usage(std::string_view json);
+
 // Returns false when `json` is not a JSON object.
 bool read_chunk_facts(std::string_view json, ChunkFacts& facts);
 

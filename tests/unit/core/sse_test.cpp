@@ -49,6 +49,21 @@ TEST(SseParser, IncompleteEventWaitsForMoreBytes) {
   EXPECT_EQ(parser.pending_bytes(), 0U);
 }
 
+TEST(SseParser, OneLineEventsAndOtherShapesInterleave) {
+  // One-line events take a shortcut; every other shape around them must read the same as before.
+  SseParser parser;
+  parser.append("data: a\n\ndata: b\ndata: c\n\ndata:\n\ndata: d\r\n\n: note\ndata: e\n\ndata: f\n\n");
+  SseParser one_byte_at_a_time;
+  std::vector<std::string> trickled;
+  for (const char c : std::string("data: a\n\ndata: b\ndata: c\n\ndata:\n\ndata: d\r\n\n: note\ndata: e\n\ndata: f\n\n")) {
+    one_byte_at_a_time.append(std::string_view(&c, 1));
+    for (auto& e : drain(one_byte_at_a_time)) trickled.push_back(e);
+  }
+  const std::vector<std::string> expected{"a", "b\nc", "", "d", "e", "f"};
+  EXPECT_EQ(drain(parser), expected);
+  EXPECT_EQ(trickled, expected);
+}
+
 TEST(SseParser, DataWithoutSpaceAfterColon) {
   SseParser parser;
   parser.append("data:x\n\n");
