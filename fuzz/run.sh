@@ -13,11 +13,12 @@ seconds="$2"
 shift 2
 root="$(cd "$(dirname "$0")/.." && pwd)"
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(http_request openai_request sse_stream pii_guard config_text guard_jsonl admin_json outbound_url)
+[[ ${#targets[@]} -gt 0 ]] || targets=(http_request http_response openai_request sse_stream pii_guard config_text guard_jsonl admin_json outbound_url)
 
 max_len() {  # long enough for what each parser meets, short enough to stay fast
   case "$1" in
     http_request) echo 8192 ;;    # a head up to the limits, plus some body
+    http_response) echo 8192 ;;   # an upstream's head and a chunked body
     config_text) echo 8192 ;;     # examples/baton.yaml is ~5 KB
     admin_json) echo 2048 ;;
     outbound_url) echo 1024 ;;

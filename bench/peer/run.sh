@@ -9,6 +9,10 @@ cd "$(dirname "$0")/../.."
 PEER_BENCH=${PEER_BENCH:-../shared/peer-bench}
 mkdir -p var
 headers=("$@")
+# Every run starts from an empty usage store and access log: a store grown by earlier runs makes
+# each usage row's B-tree insert slower, and the log would only grow.
+rm -f var/bench.db var/bench.db-wal var/bench.db-shm
+: >var/bench-access.log
 if [[ "${BATON_BENCH_KEY:-}" == 1 ]]; then
   CONFIG=${BATON_CONFIG:-bench/peer/baton-bench-keys.yaml}
   rm -f var/bench-keys.db var/bench-keys.db-wal var/bench-keys.db-shm

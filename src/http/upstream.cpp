@@ -29,8 +29,6 @@ constexpr auto kMaxIdleAge = std::chrono::seconds(50);  // below common upstream
 constexpr auto kNameTtl = std::chrono::seconds(60);
 constexpr std::size_t kMinReadSize = 4096;
 constexpr std::size_t kMaxReadSize = 64 * 1024;
-// The most a Content-Length may make a response parser reserve up front (larger bodies grow as read).
-constexpr std::uint64_t kMaxReserve = 1024 * 1024;
 
 std::string env_first(std::initializer_list<const char*> names) {
   for (const char* name : names) {
@@ -247,36 +245,6 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::connect_new(const c
   co_return connection;
 }
 
-ResponseParser::ResponseParser() {
-  eager(true);
-  header_limit(64 * 1024);
-  body_limit(boost::none);  // callers bound what they keep
-}
-
-void ResponseParser::on_field_impl(bhttp::field name, beast::string_view, beast::string_view value, error_code&) {
-  if (name == bhttp::field::content_type) {
-    content_type_.assign(value.data(), value.size());
-  } else if (name == bhttp::field::retry_after) {
-    retry_after_.assign(value.data(), value.size());
-  }
-}
-
-void ResponseParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code&) {
-  // A sized answer (the usual JSON one) gets its whole length at once, plus simdjson's padding so
-  // the answer is validated where it is. Callers bound what they keep; so does this reservation.
-  if (content_length && *content_length <= kMaxReserve) body_.reserve(static_cast<std::size_t>(*content_length) + kJsonPadding);
-}
-
-std::size_t ResponseParser::on_body_impl(beast::string_view body, error_code&) {
-  body_.append(body.data(), body.size());
-  return body.size();
-}
-
-std::size_t ResponseParser::on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) {
-  body_.append(body.data(), body.size());
-  return body.size();
-}
-
 UpstreamCall::~UpstreamCall() = default;
 
 awaitable<UpstreamError> UpstreamCall::send(const config::Origin& origin, std::span<const asio::const_buffer> request,
@@ -352,7 +320,7 @@ awaitable<UpstreamError> UpstreamCall::read_more(Clock::time_point deadline) {
     if (ec == bhttp::error::need_more) break;
     if (ec) co_return UpstreamError::protocol;
     if (used == 0) {
-      parser_starved_ = false;  // not expected from Beast; then never wait on these bytes
+      parser_starved_ = false;  // not expected of the parser; then never wait on these bytes
       break;
     }
   }

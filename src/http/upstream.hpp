@@ -7,7 +7,6 @@
 // completion the connection goes back to the pool only if the response was read to its end and the
 // upstream allows keep-alive. Destroying a call early (client left, timeout) closes the connection,
 // which is how an upstream request is cancelled.
-#include <boost/beast/http/basic_parser.hpp>
 #include <array>
 #include <atomic>
 #include <memory>
@@ -22,6 +21,7 @@
 #include "config/config.hpp"
 #include "http/asio.hpp"
 #include "http/deadline_sweep.hpp"
+#include "http/response_parser.hpp"
 
 namespace baton::http {
 
@@ -112,33 +112,6 @@ class UpstreamPool {
   std::string key_scratch_;
 };
 
-// Parses an upstream response head and collects body bytes (decoded from chunked or sized framing)
-// into body(), which the caller drains as it relays.
-class ResponseParser : public bhttp::basic_parser<false> {
- public:
-  ResponseParser();
-  unsigned status() const { return status_; }
-  const std::string& content_type() const { return content_type_; }
-  const std::string& retry_after() const { return retry_after_; }
-  std::string& body() { return body_; }
-
- private:
-  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int, error_code&) override {}
-  void on_response_impl(int code, beast::string_view, int, error_code&) override { status_ = static_cast<unsigned>(code); }
-  void on_field_impl(bhttp::field name, beast::string_view, beast::string_view value, error_code&) override;
-  void on_header_impl(error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code&) override;
-  std::size_t on_body_impl(beast::string_view body, error_code&) override;
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override;
-  void on_finish_impl(error_code&) override {}
-
-  unsigned status_ = 0;
-  std::string content_type_;
-  std::string retry_after_;
-  std::string body_;
-};
-
 // One request/response exchange with an upstream.
 class UpstreamCall {
  public:
@@ -162,9 +135,9 @@ class UpstreamCall {
   bool can_wait_readable() const;
   awaitable<std::tuple<error_code>> wait_readable(Clock::time_point deadline);
   UpstreamError wait_readable_result(const error_code& ec);
-  // Gives back buffer capacity while the call waits (long-lived streams). A few unparsed bytes
-  // (Beast keeps a chunk's closing CRLF until the next chunk's size line is complete) move to a
-  // small inline stash, so a stream between chunks holds no read buffer either.
+  // Gives back buffer capacity while the call waits (long-lived streams). A few unparsed bytes (a
+  // chunk's closing CRLF or a chunk-size line not yet complete) move to a small inline stash, so a
+  // stream between chunks holds no read buffer either.
   void release_memory();
   // Reads the rest of the body (bounded by `max_bytes`).
   awaitable<UpstreamError> read_body_all(Clock::time_point deadline, std::size_t max_bytes);

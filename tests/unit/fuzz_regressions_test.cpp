@@ -6,6 +6,7 @@
 #include "../../fuzz/config_text.hpp"
 #include "../../fuzz/guard_jsonl.hpp"
 #include "../../fuzz/http_request.hpp"
+#include "../../fuzz/http_response.hpp"
 #include "../../fuzz/openai_request.hpp"
 #include "../../fuzz/outbound_url.hpp"
 #include "../../fuzz/pii_guard.hpp"
@@ -29,6 +30,7 @@ struct FuzzTarget {
 constexpr FuzzTarget kTargets[] = {
     {"admin_json", baton::fuzz::admin_json},         {"config_text", baton::fuzz::config_text},
     {"guard_jsonl", baton::fuzz::guard_jsonl},       {"http_request", baton::fuzz::http_request},
+    {"http_response", baton::fuzz::http_response},
     {"openai_request", baton::fuzz::openai_request}, {"pii_guard", baton::fuzz::pii_guard},
     {"outbound_url", baton::fuzz::outbound_url},     {"sse_stream", baton::fuzz::sse_stream},
 };
