@@ -65,18 +65,22 @@ void for_each_list_item(std::string_view list, Each&& each) {
   }
 }
 
-// The line starting at `in` (CRLF excluded) and the length including the CRLF; nullopt when no LF
-// is buffered yet. `bad` is set for a LF without its CR.
+// The line starting at `in` (CRLF excluded) and its length with the CRLF. Without one, `ec` says
+// why: bad_line_ending for a LF without its CR, `too_long` when no line can end within the limit
+// any more (`over_limit`), need_more otherwise.
 struct Line {
   std::string_view text;
   std::size_t length = 0;
 };
-std::optional<Line> next_line(std::string_view in, bool& bad) {
+std::optional<Line> next_line(std::string_view in, bool over_limit, bhttp::error too_long, error_code& ec) {
   const void* found = std::memchr(in.data(), '\n', in.size());
-  if (found == nullptr) return std::nullopt;
+  if (found == nullptr) {
+    ec = over_limit ? too_long : bhttp::error::need_more;
+    return std::nullopt;
+  }
   const std::size_t newline = static_cast<std::size_t>(static_cast<const char*>(found) - in.data());
   if (newline == 0 || in[newline - 1] != '\r') {
-    bad = true;
+    ec = bhttp::error::bad_line_ending;
     return std::nullopt;
   }
   return Line{in.substr(0, newline - 1), newline + 1};
@@ -127,66 +131,54 @@ std::size_t ResponseParser::put(asio::const_buffer bytes, error_code& ec) {
   const std::string_view in(static_cast<const char*>(bytes.data()), bytes.size());
   if (!in.empty()) got_some_ = true;
   std::size_t used = 0;
-  while (used < in.size()) {
-    const std::string_view rest = in.substr(used);
-    switch (state_) {
-      case State::head: {
-        const std::size_t n = parse_head(rest, ec);
-        used += n;
-        if (ec || n == 0) return used;
-        break;
-      }
-      case State::sized_body: {
-        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, rest.size()));
-        body_.append(rest.data(), take);
-        used += take;
-        remaining_ -= take;
-        if (remaining_ == 0) state_ = State::done;
-        break;
-      }
-      case State::chunk_size: {
-        const std::size_t n = parse_chunk_size(rest, ec);
-        used += n;
-        if (ec || n == 0) return used;
-        break;
-      }
-      case State::chunk_data: {
-        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, rest.size()));
-        body_.append(rest.data(), take);
-        used += take;
-        remaining_ -= take;
-        if (remaining_ == 0) state_ = State::chunk_end;
-        break;
-      }
-      case State::chunk_end: {
-        // The CRLF after a chunk's data: taken whole or not at all.
-        if (rest.size() < 2) {
-          ec = bhttp::error::need_more;
-          return used;
-        }
-        if (rest[0] != '\r' || rest[1] != '\n') {
-          ec = bhttp::error::bad_chunk;
-          return used;
-        }
-        used += 2;
-        state_ = State::chunk_size;
-        break;
-      }
-      case State::trailers: {
-        const std::size_t n = parse_trailers(rest, ec);
-        used += n;
-        if (ec || n == 0) return used;
-        break;
-      }
-      case State::until_close:
-        body_.append(rest);
-        used = in.size();
-        break;
-      case State::done:
-        return used;  // what follows belongs to no response of ours
-    }
+  // Bytes after the end of the response belong to no response of ours: they stay unused.
+  while (used < in.size() && state_ != State::done) {
+    const std::size_t n = step(in.substr(used), ec);
+    used += n;
+    if (ec || n == 0) break;
   }
   return used;
+}
+
+std::size_t ResponseParser::step(std::string_view rest, error_code& ec) {
+  switch (state_) {
+    case State::head:
+      return parse_head(rest, ec);
+    case State::sized_body:
+      return take_body(rest, State::done);
+    case State::chunk_size:
+      return parse_chunk_size(rest, ec);
+    case State::chunk_data:
+      return take_body(rest, State::chunk_end);
+    case State::chunk_end:
+      // The CRLF after a chunk's data: taken whole or not at all.
+      if (rest.size() < 2) {
+        ec = bhttp::error::need_more;
+        return 0;
+      }
+      if (rest[0] != '\r' || rest[1] != '\n') {
+        ec = bhttp::error::bad_chunk;
+        return 0;
+      }
+      state_ = State::chunk_size;
+      return 2;
+    case State::trailers:
+      return parse_trailers(rest, ec);
+    case State::until_close:
+      body_.append(rest);
+      return rest.size();
+    case State::done:
+      break;
+  }
+  return 0;
+}
+
+std::size_t ResponseParser::take_body(std::string_view rest, State then) {
+  const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, rest.size()));
+  body_.append(rest.data(), take);
+  remaining_ -= take;
+  if (remaining_ == 0) state_ = then;
+  return take;
 }
 
 void ResponseParser::put_eof(error_code& ec) {
@@ -203,16 +195,8 @@ std::size_t ResponseParser::parse_head(std::string_view in, error_code& ec) {
   // caller passes the same bytes again, followed by more); head_parsed_ marks how far they were read.
   std::size_t at = head_parsed_;
   while (true) {
-    bool bad_ending = false;
-    const std::optional<Line> line = next_line(in.substr(at), bad_ending);
-    if (!line) {
-      if (bad_ending) {
-        ec = bhttp::error::bad_line_ending;
-      } else {
-        ec = in.size() > kHeaderLimit ? bhttp::error::header_limit : bhttp::error::need_more;
-      }
-      return 0;
-    }
+    const std::optional<Line> line = next_line(in.substr(at), in.size() > kHeaderLimit, bhttp::error::header_limit, ec);
+    if (!line) return 0;
     if (at + line->length > kHeaderLimit) {
       ec = bhttp::error::header_limit;
       return 0;
@@ -346,16 +330,9 @@ void ResponseParser::start_body() {
 
 std::size_t ResponseParser::parse_chunk_size(std::string_view in, error_code& ec) {
   // chunk-size [BWS ; extensions] CRLF: the extensions are skipped (nothing baton uses).
-  bool bad_ending = false;
-  const std::optional<Line> line = next_line(in.substr(0, std::min(in.size(), kChunkLineLimit)), bad_ending);
-  if (!line) {
-    if (bad_ending) {
-      ec = bhttp::error::bad_line_ending;
-    } else {
-      ec = in.size() >= kChunkLineLimit ? bhttp::error::bad_chunk : bhttp::error::need_more;
-    }
-    return 0;
-  }
+  const std::optional<Line> line = next_line(in.substr(0, std::min(in.size(), kChunkLineLimit)),
+                                             in.size() >= kChunkLineLimit, bhttp::error::bad_chunk, ec);
+  if (!line) return 0;
   const std::string_view text = line->text;
   std::uint64_t size = 0;
   std::size_t digits = 0;
@@ -384,16 +361,9 @@ std::size_t ResponseParser::parse_trailers(std::string_view in, error_code& ec) 
   // Trailer fields up to the blank line; baton reads none of them, but each must be well formed.
   std::size_t used = 0;
   while (true) {
-    bool bad_ending = false;
-    const std::optional<Line> line = next_line(in.substr(used), bad_ending);
-    if (!line) {
-      if (bad_ending) {
-        ec = bhttp::error::bad_line_ending;
-      } else {
-        ec = trailer_bytes_ + in.size() - used > kHeaderLimit ? bhttp::error::header_limit : bhttp::error::need_more;
-      }
-      return used;
-    }
+    const std::optional<Line> line =
+        next_line(in.substr(used), trailer_bytes_ + in.size() - used > kHeaderLimit, bhttp::error::header_limit, ec);
+    if (!line) return used;
     used += line->length;
     trailer_bytes_ += line->length;
     if (line->text.empty()) {

@@ -54,6 +54,10 @@ class ResponseParser {
   enum class Field : std::uint8_t { other, connection, retry_after, content_type, content_length, transfer_encoding };
   static Field known_field(std::string_view name);
 
+  // One state's worth of `rest`: the bytes used (0 with `ec` set when it cannot go on).
+  std::size_t step(std::string_view rest, error_code& ec);
+  // The rest of the current sized body or chunk, as far as `rest` goes; then `then`.
+  std::size_t take_body(std::string_view rest, State then);
   std::size_t parse_head(std::string_view in, error_code& ec);
   bool read_status_line(std::string_view line);
   bool read_field(std::string_view line, error_code& ec);
