@@ -46,19 +46,13 @@ bool is_field_text(std::string_view text) {
   return true;
 }
 
-std::string_view trim_whitespace(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // Calls `each(token)` for every element of a comma-separated list (empty elements skipped, as
 // RFC 9110 §5.6.1 asks of recipients).
 template <class Each>
 void for_each_list_item(std::string_view list, Each&& each) {
   while (!list.empty()) {
     const std::size_t comma = list.find(',');
-    const std::string_view item = trim_whitespace(list.substr(0, comma));
+    const std::string_view item = trim_ows(list.substr(0, comma));
     if (!item.empty()) each(item);
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
@@ -239,13 +233,9 @@ bool ResponseParser::read_status_line(std::string_view line) {
 }
 
 bool ResponseParser::read_field(std::string_view line, error_code& ec) {
-  // The name: token bytes up to the colon, with no whitespace before it. Checked without an early
-  // exit, which lets the loop run without a branch per byte.
-  const void* found = std::memchr(line.data(), ':', line.size());
-  const std::size_t colon = found == nullptr ? line.size() : static_cast<std::size_t>(static_cast<const char*>(found) - line.data());
-  bool token = colon > 0;
-  for (std::size_t i = 0; i < colon; ++i) token &= kTokenChar[static_cast<unsigned char>(line[i])];
-  if (!token || colon == line.size()) {
+  // The name: token bytes up to the colon, with no whitespace before it.
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos || !is_token(line.substr(0, colon))) {
     // A line that starts with whitespace continues the previous one: folding is obsolete and no
     // upstream of ours folds.
     ec = line.front() == ' ' || line.front() == '\t' ? bhttp::error::bad_obs_fold : bhttp::error::bad_field;
@@ -256,7 +246,7 @@ bool ResponseParser::read_field(std::string_view line, error_code& ec) {
   // Fields baton does not act on are neither read nor forwarded, so their values are not examined
   // either (RFC 9112 §2.2 lets a recipient treat a bare CR there as a space).
   if (field == Field::other) return true;
-  const std::string_view value = trim_whitespace(line.substr(colon + 1));
+  const std::string_view value = trim_ows(line.substr(colon + 1));
   if (!is_field_text(value)) {
     ec = bhttp::error::bad_value;
     return false;

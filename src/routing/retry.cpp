@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "core/ascii.hpp"
+
 namespace baton::routing {
 
 bool retryable_status(unsigned http_status) {
@@ -34,12 +36,6 @@ using std::chrono::milliseconds;
 using std::chrono::system_clock;
 
 constexpr std::int64_t kMaxDelaySeconds = 0x7fffffff;  // RFC 9111's saturation value for delta-seconds
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 constexpr std::array<std::string_view, 7> kDays{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 constexpr std::array<std::string_view, 7> kLongDays{"Monday", "Tuesday", "Wednesday", "Thursday",
@@ -148,7 +144,7 @@ std::optional<std::int64_t> delta_seconds(std::string_view s) {
 }  // namespace
 
 std::optional<milliseconds> parse_retry_after(std::string_view header, system_clock::time_point now) {
-  header = trim(header);
+  header = trim_ows(header);
   if (const std::optional<std::int64_t> seconds = delta_seconds(header)) {
     return std::chrono::duration_cast<milliseconds>(std::chrono::seconds(*seconds));
   }
