@@ -7,6 +7,9 @@ Like ../shared/peer-bench/ttfb.sh (a new connection per request, one request at 
 CPU 0), but without starting a curl process per request: curl's start-up leaves the CPUs idle and
 the caches cold between requests, which is part of what ttfb.sh measures. Prints p50/p90 of the
 time from connect() to the first response byte. GAP=SECONDS sleeps between requests.
+UNTIL=event measures to the first SSE event ("data:") instead: a gateway that forwards the upstream's
+head on its own (nginx) and one that sends it with the first event (baton, which can still fail over
+until then) are then timed to the same thing, the first token.
 """
 import os
 import socket
@@ -18,6 +21,7 @@ port, path, model = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 count = int(sys.argv[4]) if len(sys.argv) > 4 else 2000
 label = sys.argv[5] if len(sys.argv) > 5 else str(port)
 gap = float(os.environ.get("GAP", "0"))
+until_event = os.environ.get("UNTIL", "byte") == "event"
 body = ('{"model":"%s","stream":true,"messages":[{"role":"user","content":"Say hello."}]}' % model).encode()
 request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
            f"Authorization: Bearer sk-bench\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
@@ -42,6 +46,8 @@ for _ in range(count):
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     conn.sendall(request)
     data = conn.recv(65536)
+    while until_event and data and b"data:" not in data:
+        data += conn.recv(65536)
     first = time.perf_counter_ns()
     if not data.startswith(b"HTTP/1.1 200"):
         sys.exit(f"{label}: not a 200: {data[:80]!r}")
@@ -55,4 +61,4 @@ for _ in range(count):
     if gap:
         time.sleep(gap)
 samples.sort()
-print(f"TTFB {label}: p50 {samples[count // 2]:.0f} us  p90 {samples[count * 9 // 10]:.0f} us  ({count} requests)")
+print(f"{'TTFE' if until_event else 'TTFB'} {label}: p50 {samples[count // 2]:.0f} us  p90 {samples[count * 9 // 10]:.0f} us  ({count} requests)")

@@ -20,10 +20,14 @@ class ClientWatch final : private Deadline {
   // A fast upstream answers before anyone could notice a departed client; arming the watch costs an
   // epoll_ctl, so it starts only once the wait has lasted this long.
   static constexpr auto kArmAfter = std::chrono::milliseconds(50);
+  // It may start up to this much later: a departed client is still noticed within a third of a
+  // second, and the watch then rides along with whichever sweep is already scheduled instead of
+  // moving the worker's timer for every request.
+  static constexpr auto kArmTolerance = std::chrono::milliseconds(250);
 
   ClientWatch(DeadlineSweep& sweep, tcp::socket& client, UpstreamCall& call, Clock::time_point now)
       : Deadline(sweep), client_(client), call_(call) {
-    arm(now + kArmAfter);
+    arm(now + kArmAfter, kArmTolerance);
   }
   ~ClientWatch() {
     if (!state_) return;

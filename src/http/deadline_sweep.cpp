@@ -3,17 +3,18 @@
 namespace baton::http {
 namespace {
 // Saturating: a deadline of time_point::max() (never) must not wrap around.
-Clock::time_point plus_slack(Clock::time_point at) {
-  return at > Clock::time_point::max() - DeadlineSweep::kSlack ? Clock::time_point::max() : at + DeadlineSweep::kSlack;
+Clock::time_point plus(Clock::time_point at, Clock::duration tolerance) {
+  return at > Clock::time_point::max() - tolerance ? Clock::time_point::max() : at + tolerance;
 }
 }  // namespace
 
-void Deadline::arm(Clock::time_point at) {
+void Deadline::arm(Clock::time_point at, Clock::duration tolerance) {
   expired_ = false;
   at_ = at;
+  latest_ = plus(at, tolerance);
   if (sweep_ == nullptr) return;
   if (!linked_) sweep_->link(*this);
-  if (const Clock::time_point due = plus_slack(at); due < sweep_->scheduled_) sweep_->schedule(due);
+  if (latest_ < sweep_->scheduled_) sweep_->schedule(latest_);
 }
 
 void Deadline::disarm() {
@@ -47,13 +48,20 @@ void DeadlineSweep::unlink(Deadline& entry) {
   if (entry.next_ != nullptr) entry.next_->previous_ = entry.previous_;
   entry.previous_ = entry.next_ = nullptr;
   entry.linked_ = false;
-  if (--armed_ == 0 && scheduled_ != Clock::time_point::max()) {
-    // Nothing left to time: a pending wait would keep the worker's io_context running (a draining
-    // worker must be able to finish). Open connections keep an idle deadline armed, so a busy
-    // worker rarely gets here.
-    scheduled_ = Clock::time_point::max();
-    timer_.cancel();
-  }
+  if (--armed_ == 0 && !hold_when_idle_) cancel_pending();
+}
+
+void DeadlineSweep::hold_when_idle(bool hold) {
+  hold_when_idle_ = hold;
+  if (!hold && armed_ == 0) cancel_pending();
+}
+
+void DeadlineSweep::cancel_pending() {
+  // Nothing left to time: a pending wait would keep the worker's io_context running (a draining
+  // worker must be able to finish).
+  if (scheduled_ == Clock::time_point::max()) return;
+  scheduled_ = Clock::time_point::max();
+  timer_.cancel();
 }
 
 void DeadlineSweep::schedule(Clock::time_point at) {
@@ -70,15 +78,15 @@ void DeadlineSweep::sweep() {
   // Unlink every due entry first, chaining them through next_, so expire() (which may arm or
   // disarm entries) never runs while the list is being walked.
   Deadline* due = nullptr;
-  Clock::time_point earliest = Clock::time_point::max();
+  Clock::time_point next_sweep = Clock::time_point::max();
   for (Deadline* entry = first_; entry != nullptr;) {
     Deadline* next = entry->next_;
     if (entry->at_ <= now) {
       unlink(*entry);
       entry->next_ = due;
       due = entry;
-    } else if (entry->at_ < earliest) {
-      earliest = entry->at_;
+    } else if (entry->latest_ < next_sweep) {
+      next_sweep = entry->latest_;
     }
     entry = next;
   }
@@ -89,7 +97,7 @@ void DeadlineSweep::sweep() {
     entry->expired_ = true;
     entry->expire();
   }
-  if (const Clock::time_point next = plus_slack(earliest); next < scheduled_) schedule(next);
+  if (next_sweep < scheduled_) schedule(next_sweep);
 }
 
 }  // namespace baton::http

@@ -71,6 +71,7 @@ class LocalServers {
   void reap();
   void stop_all();
   bool all_ready() const;
+  bool empty() const { return servers_.empty(); }
 
  private:
   asio::io_context& io_;

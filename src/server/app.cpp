@@ -42,6 +42,17 @@ void App::install(config::Config config) {
       std::move(config), [this](const std::string& provider) { return local_servers_.state_for(provider); });
   log_providers(*routes);
   routes_.store(std::move(routes));
+  if (!readiness_polling_) refresh_readiness();
+}
+
+void App::refresh_readiness() {
+  local_ready_ = local_servers_.all_ready();
+  readiness_polling_ = !local_servers_.empty() && !draining_;
+  if (!readiness_polling_) return;
+  readiness_timer_.expires_after(std::chrono::milliseconds(50));
+  readiness_timer_.async_wait([this](const error_code& timer_ec) {
+    if (!timer_ec) refresh_readiness();
+  });
 }
 
 void App::log_providers(const routing::RouteTable& routes) const {
@@ -228,15 +239,6 @@ int App::run() {
   spdlog::info("{} worker(s); {} model(s) configured", count, routes()->groups().size());
   std::cout << "baton listening on " << endpoint.address().to_string() << ":" << endpoint.port() << std::endl;
 
-  // Readiness mirrors the local model servers (workers only read the flag).
-  std::function<void()> refresh_readiness = [&] {
-    local_ready_ = local_servers_.all_ready();
-    readiness_timer_.expires_after(std::chrono::milliseconds(50));
-    readiness_timer_.async_wait([&](const error_code& timer_ec) {
-      if (!timer_ec) refresh_readiness();
-    });
-  };
-  refresh_readiness();
 
   main_io_.run();
   for (auto& worker : workers_) worker->join();

@@ -45,6 +45,9 @@ class App {
   void reload();
   void drain();
   void install(config::Config config);
+  // Mirrors the local model servers' readiness into local_ready_, every 50 ms while there are any
+  // (an instance without them has no timer waking it).
+  void refresh_readiness();
   void log_providers(const routing::RouteTable& routes) const;
   void add_governance_metrics();
   routing::HealthView shared_deployments() const;
@@ -60,6 +63,7 @@ class App {
   asio::io_context main_io_{1};  // signals and local model supervision; declared before their users
   providers::LocalServers local_servers_{main_io_};
   asio::steady_timer readiness_timer_{main_io_};
+  bool readiness_polling_ = false;
   std::atomic<bool> local_ready_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<unsigned> running_workers_{0};

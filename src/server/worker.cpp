@@ -39,6 +39,7 @@ Worker::Worker(App& app, unsigned index)
       strategies_(std::random_device{}()) {
   std::random_device random;
   request_id_prefix_ = fmt::format("req_{:08x}{:02x}", random(), index_ & 0xff);
+  deadlines_.hold_when_idle(true);  // released by begin_drain() / force_close()
 }
 
 Worker::~Worker() { join(); }
@@ -73,6 +74,7 @@ void Worker::join() {
 void Worker::begin_drain() {
   asio::post(io_, [this] {
     draining_ = true;
+    deadlines_.hold_when_idle(false);  // the loop must be able to run out of work
     error_code ignored;
     acceptor_.close(ignored);
     for (SessionSlot& slot : sessions_) {
@@ -84,6 +86,7 @@ void Worker::begin_drain() {
 
 void Worker::force_close() {
   asio::post(io_, [this] {
+    deadlines_.hold_when_idle(false);
     error_code ignored;
     for (SessionSlot& slot : sessions_) slot.socket->close(ignored);
     pool_.close_idle();
@@ -150,7 +153,7 @@ awaitable<void> Worker::reject_request(tcp::socket& socket, http::SocketDeadline
                   "connection: close\r\n\r\n{}",
                   status, api::reason_phrase(status), body.size(), request_id, body);
   obs::Registry::instance().unrouted().count_status(status);
-  deadline.arm(Clock::now() + std::chrono::seconds(5));
+  deadline.arm(Clock::now() + std::chrono::seconds(5), http::lenient_tolerance(std::chrono::seconds(5)));
   auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(response), use_nothrow);
   if (write_ec) co_return;
   // Lingering close (as nginx does): closing with unread request bytes makes the kernel send a
@@ -159,7 +162,7 @@ awaitable<void> Worker::reject_request(tcp::socket& socket, http::SocketDeadline
   error_code ignored;
   socket.shutdown(tcp::socket::shutdown_send, ignored);
   std::array<char, 16384> sink;
-  deadline.arm(Clock::now() + std::chrono::seconds(5));
+  deadline.arm(Clock::now() + std::chrono::seconds(5), http::lenient_tolerance(std::chrono::seconds(5)));
   for (std::size_t drained = 0; drained < 256 * 1024 * 1024;) {
     auto [read_ec, n] = co_await socket.async_read_some(asio::buffer(sink), use_nothrow);
     if (read_ec) break;
@@ -181,37 +184,46 @@ awaitable<void> Worker::session(tcp::socket socket) {
   http::SocketDeadline deadline(deadlines_, socket);
   Clock::time_point last_done = Clock::now();  // when the previous request ended (clock reads add up)
   std::string request_id;  // the current request's; its capacity serves every request on the connection
+  bool peer_closed = false;  // the client ended the connection between requests
 
   while (!draining_) {
     if (buffer.size() == 0) {
       // Idle keep-alive wait. Once the first byte is here the whole request gets header_timeout_ms,
       // so a slow sender cannot hold a connection open indefinitely.
-      deadline.arm(last_done + ms(limits.idle_timeout_ms));
+      deadline.arm(last_done + ms(limits.idle_timeout_ms), http::lenient_tolerance(ms(limits.idle_timeout_ms)));
       auto [ec, n] = co_await socket.async_read_some(buffer.prepare(4096), use_nothrow);
-      if (ec) break;
+      if (ec) {
+        peer_closed = ec == asio::error::eof;
+        break;
+      }
       buffer.commit(n);
     }
     slot->busy = true;
     // Cancelling only the read (not closing the socket) leaves the 408 a way out to the client.
     Clock::time_point read_at = Clock::now();
-    deadline.arm(read_at + ms(limits.header_timeout_ms));
+    // Armed only for a wait: a request that is all here already needs no deadline of its own.
+    const Clock::time_point read_deadline = read_at + ms(limits.header_timeout_ms);
+    const Clock::duration read_tolerance = http::lenient_tolerance(ms(limits.header_timeout_ms));
     http::RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
     error_code ec;
     if (!http::parse_buffered(parser, buffer, http::ReadUntil::header, ec)) {
+      deadline.arm(read_deadline, read_tolerance);
       co_await http::read_request_more(socket, buffer, parser, http::ReadUntil::header, ec);
       read_at = Clock::time_point{};  // waited: the request starts when it is all here
     }
     if (!ec && !http::acceptable_transfer_encoding(parser.get())) ec = bhttp::error::bad_transfer_encoding;
     if (!ec && !parser.is_done() && parser.get().expect() == "100-continue") {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      deadline.arm(read_deadline, read_tolerance);
       std::tie(ec, std::ignore) = co_await asio::async_write(socket, asio::buffer(kContinue), use_nothrow);
       read_at = Clock::time_point{};
     }
     if (!ec && !parser.is_done()) {
       parser.eager(true);  // the body in as few put() calls as the reads allow
       if (!http::parse_buffered(parser, buffer, http::ReadUntil::message, ec)) {
+        deadline.arm(read_deadline, read_tolerance);
         co_await http::read_request_more(socket, buffer, parser, http::ReadUntil::message, ec);
         read_at = Clock::time_point{};
       }
@@ -259,8 +271,11 @@ awaitable<void> Worker::session(tcp::socket socket) {
     slot->busy = false;
     if (!ctx.keep_alive) break;
   }
-  error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  if (!peer_closed) {
+    // Our side ends it: say so before the close (a client that already hung up needs no FIN first).
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+  }
   sessions_.erase(slot);
   registry.connections_open.fetch_sub(1, std::memory_order_relaxed);
 }

@@ -43,7 +43,7 @@ TEST(DeadlineSweep, ExpiresADueDeadlineOnceAndNotBeforeItsTime) {
   run_until(io, [&] { return probe.expirations > 0; });
   ASSERT_EQ(probe.expirations, 1);
   EXPECT_GE(*probe.expired_at, at);
-  EXPECT_LE(*probe.expired_at, at + 2 * DeadlineSweep::kSlack + std::chrono::milliseconds(200));  // loaded CI
+  EXPECT_LE(*probe.expired_at, at + kDefaultTolerance + std::chrono::milliseconds(200));  // loaded CI
   EXPECT_TRUE(probe.expired());
   EXPECT_FALSE(probe.armed());
   EXPECT_EQ(sweep.armed(), 0U);
@@ -137,6 +137,59 @@ TEST(DeadlineSweep, ExpiresEveryDueEntryInOneSweepAndKeepsTheRest) {
   for (const auto& probe : due) EXPECT_EQ(probe->expirations, 1);
   for (const auto& probe : later) EXPECT_EQ(probe->expirations, 0);
   EXPECT_EQ(sweep.armed(), 50U);
+}
+
+// A tolerant deadline rides along with a sweep that is due anyway instead of moving the timer.
+TEST(DeadlineSweep, ATolerantDeadlineExpiresWithALaterNeighboursSweep) {
+  asio::io_context io;
+  DeadlineSweep sweep(io.get_executor());
+  Probe tolerant(sweep);
+  Probe precise(sweep);
+  const auto now = Clock::now();
+  tolerant.arm(now + std::chrono::milliseconds(10), std::chrono::seconds(2));
+  precise.arm(now + std::chrono::milliseconds(60));
+  run_until(io, [&] { return tolerant.expirations > 0; });
+  ASSERT_EQ(tolerant.expirations, 1);
+  ASSERT_EQ(precise.expirations, 1);
+  EXPECT_GE(*tolerant.expired_at, now + std::chrono::milliseconds(60));  // not before the shared sweep
+  EXPECT_LT(*precise.expired_at - *tolerant.expired_at, std::chrono::milliseconds(5));  // one sweep
+}
+
+TEST(DeadlineSweep, ATolerantDeadlineAloneStillExpiresWithinItsTolerance) {
+  asio::io_context io;
+  DeadlineSweep sweep(io.get_executor());
+  Probe probe(sweep);
+  const auto at = Clock::now() + std::chrono::milliseconds(10);
+  probe.arm(at, std::chrono::milliseconds(100));
+  run_until(io, [&] { return probe.expirations > 0; });
+  ASSERT_EQ(probe.expirations, 1);
+  EXPECT_GE(*probe.expired_at, at);
+  EXPECT_LE(*probe.expired_at, at + std::chrono::milliseconds(100) + std::chrono::milliseconds(200));  // loaded CI
+}
+
+TEST(DeadlineSweep, LenientToleranceIsAnEighthBetweenFiveMillisecondsAndOneSecond) {
+  EXPECT_EQ(lenient_tolerance(std::chrono::milliseconds(8)), std::chrono::milliseconds(5));
+  EXPECT_EQ(lenient_tolerance(std::chrono::milliseconds(800)), std::chrono::milliseconds(100));
+  EXPECT_EQ(lenient_tolerance(std::chrono::seconds(75)), std::chrono::seconds(1));
+}
+
+// A serving worker keeps its timer when the last deadline is disarmed (the next connection's
+// deadlines then move nothing); released for the drain, the loop runs out of work again.
+TEST(DeadlineSweep, AHeldTimerOutlivesItsEntriesUntilReleased) {
+  asio::io_context io;
+  DeadlineSweep sweep(io.get_executor());
+  sweep.hold_when_idle(true);
+  {
+    Probe probe(sweep);
+    probe.arm(Clock::now() + std::chrono::seconds(60));
+  }
+  EXPECT_EQ(sweep.armed(), 0U);
+  EXPECT_EQ(io.run_for(std::chrono::milliseconds(30)), 0U);
+  EXPECT_FALSE(io.stopped());  // the held wait is still pending
+  sweep.hold_when_idle(false);
+  const auto started = Clock::now();
+  io.run();  // the cancelled wait completes and nothing is left
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(5));
 }
 
 }  // namespace
