@@ -44,8 +44,7 @@ awaitable<bool> write_buffers(RequestContext& ctx, std::span<const asio::const_b
   const std::size_t sent = http::write_now(ctx.client, buffers, ec);
   if (!ec && sent < http::total_size(buffers)) {
     // A client that stops reading gets idle_timeout_ms to take the rest of the answer.
-    const auto allowed = ms(ctx.worker.server_config().idle_timeout_ms);
-    ctx.client_deadline.arm(Clock::now() + allowed, http::lenient_tolerance(allowed));
+    ctx.client_deadline.arm_lenient(Clock::now(), ms(ctx.worker.server_config().idle_timeout_ms));
     co_await http::write_rest(ctx.client, buffers, sent, ec);
     ctx.client_deadline.disarm();
   }

@@ -41,6 +41,9 @@ class Deadline {
   // (Re)arms for `at`, clearing expired(). Arming with a time already past expires at the next sweep.
   // expire() runs between `at` and `at + tolerance` (plus the loop's own delay).
   void arm(Clock::time_point at, Clock::duration tolerance = kDefaultTolerance);
+  // arm(from + timeout) with lenient_tolerance(timeout): for second-scale waits nobody times to the
+  // millisecond (a keep-alive idle wait, a request read, a client write).
+  void arm_lenient(Clock::time_point from, Clock::duration timeout) { arm(from + timeout, lenient_tolerance(timeout)); }
   void disarm();
   bool armed() const { return linked_; }
   // The deadline passed while armed (cleared by the next arm()).

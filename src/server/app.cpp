@@ -239,7 +239,6 @@ int App::run() {
   spdlog::info("{} worker(s); {} model(s) configured", count, routes()->groups().size());
   std::cout << "baton listening on " << endpoint.address().to_string() << ":" << endpoint.port() << std::endl;
 
-
   main_io_.run();
   for (auto& worker : workers_) worker->join();
   local_servers_.stop_all();

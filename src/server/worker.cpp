@@ -39,7 +39,7 @@ Worker::Worker(App& app, unsigned index)
       strategies_(std::random_device{}()) {
   std::random_device random;
   request_id_prefix_ = fmt::format("req_{:08x}{:02x}", random(), index_ & 0xff);
-  deadlines_.hold_when_idle(true);  // released by begin_drain() / force_close()
+  deadlines_.hold_when_idle(true);  // released by begin_drain() (force_close() only follows it)
 }
 
 Worker::~Worker() { join(); }
@@ -86,7 +86,6 @@ void Worker::begin_drain() {
 
 void Worker::force_close() {
   asio::post(io_, [this] {
-    deadlines_.hold_when_idle(false);
     error_code ignored;
     for (SessionSlot& slot : sessions_) slot.socket->close(ignored);
     pool_.close_idle();
@@ -153,7 +152,7 @@ awaitable<void> Worker::reject_request(tcp::socket& socket, http::SocketDeadline
                   "connection: close\r\n\r\n{}",
                   status, api::reason_phrase(status), body.size(), request_id, body);
   obs::Registry::instance().unrouted().count_status(status);
-  deadline.arm(Clock::now() + std::chrono::seconds(5), http::lenient_tolerance(std::chrono::seconds(5)));
+  deadline.arm_lenient(Clock::now(), std::chrono::seconds(5));
   auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(response), use_nothrow);
   if (write_ec) co_return;
   // Lingering close (as nginx does): closing with unread request bytes makes the kernel send a
@@ -162,7 +161,7 @@ awaitable<void> Worker::reject_request(tcp::socket& socket, http::SocketDeadline
   error_code ignored;
   socket.shutdown(tcp::socket::shutdown_send, ignored);
   std::array<char, 16384> sink;
-  deadline.arm(Clock::now() + std::chrono::seconds(5), http::lenient_tolerance(std::chrono::seconds(5)));
+  deadline.arm_lenient(Clock::now(), std::chrono::seconds(5));
   for (std::size_t drained = 0; drained < 256 * 1024 * 1024;) {
     auto [read_ec, n] = co_await socket.async_read_some(asio::buffer(sink), use_nothrow);
     if (read_ec) break;
@@ -190,7 +189,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
     if (buffer.size() == 0) {
       // Idle keep-alive wait. Once the first byte is here the whole request gets header_timeout_ms,
       // so a slow sender cannot hold a connection open indefinitely.
-      deadline.arm(last_done + ms(limits.idle_timeout_ms), http::lenient_tolerance(ms(limits.idle_timeout_ms)));
+      deadline.arm_lenient(last_done, ms(limits.idle_timeout_ms));
       auto [ec, n] = co_await socket.async_read_some(buffer.prepare(4096), use_nothrow);
       if (ec) {
         peer_closed = ec == asio::error::eof;
@@ -202,28 +201,27 @@ awaitable<void> Worker::session(tcp::socket socket) {
     // Cancelling only the read (not closing the socket) leaves the 408 a way out to the client.
     Clock::time_point read_at = Clock::now();
     // Armed only for a wait: a request that is all here already needs no deadline of its own.
-    const Clock::time_point read_deadline = read_at + ms(limits.header_timeout_ms);
-    const Clock::duration read_tolerance = http::lenient_tolerance(ms(limits.header_timeout_ms));
+    const Clock::time_point read_started = read_at;
     http::RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
     error_code ec;
     if (!http::parse_buffered(parser, buffer, http::ReadUntil::header, ec)) {
-      deadline.arm(read_deadline, read_tolerance);
+      deadline.arm_lenient(read_started, ms(limits.header_timeout_ms));
       co_await http::read_request_more(socket, buffer, parser, http::ReadUntil::header, ec);
       read_at = Clock::time_point{};  // waited: the request starts when it is all here
     }
     if (!ec && !http::acceptable_transfer_encoding(parser.get())) ec = bhttp::error::bad_transfer_encoding;
     if (!ec && !parser.is_done() && parser.get().expect() == "100-continue") {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      deadline.arm(read_deadline, read_tolerance);
+      deadline.arm_lenient(read_started, ms(limits.header_timeout_ms));
       std::tie(ec, std::ignore) = co_await asio::async_write(socket, asio::buffer(kContinue), use_nothrow);
       read_at = Clock::time_point{};
     }
     if (!ec && !parser.is_done()) {
       parser.eager(true);  // the body in as few put() calls as the reads allow
       if (!http::parse_buffered(parser, buffer, http::ReadUntil::message, ec)) {
-        deadline.arm(read_deadline, read_tolerance);
+        deadline.arm_lenient(read_started, ms(limits.header_timeout_ms));
         co_await http::read_request_more(socket, buffer, parser, http::ReadUntil::message, ec);
         read_at = Clock::time_point{};
       }
