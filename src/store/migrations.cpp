@@ -9,6 +9,7 @@
 
 #include "core/ascii.hpp"
 #include "store/store.hpp"
+#include "store/usage_sql.hpp"
 
 namespace baton::store::schema {
 
@@ -18,6 +19,12 @@ namespace baton::store::schema {
 // v1: teams, keys (unique by hash), usage with per-key and per-team time indexes.
 // v2: usage.cached_input_tokens, an index on usage(ts_ms) for time-range reports over all keys, and
 //     the meta table whose keys_revision row replicas poll to notice key and team changes.
+// v3: the per-key and per-team indexes skip rows without a key or team.
+// v4: usage_daily (usage_sql.hpp), filled from the existing rows; the raw table's per-key and
+//     per-team indexes go. A replica of the previous release keeps working against it: reports are
+//     right, and its per-key spend query, run once per budget at start, scans by time instead.
+//     (PostgreSQL's trigger counts that replica's rows; in SQLite its rows miss the daily totals,
+//     so stop the old processes before starting new ones on the same file.)
 //
 // Limits are columns (not a JSON blob) so an operator can read and fix them with plain SQL. Every
 // unsigned 32-bit field is a BIGINT in PostgreSQL: its INTEGER is signed and would refuse the top half.
@@ -33,6 +40,20 @@ const std::vector<std::string_view> kPartialUsageIndexes{
     "DROP INDEX usage_team_ts",
     "CREATE INDEX usage_team_ts ON usage (team_id, ts_ms) WHERE team_id <> ''",
 };
+
+// Version 4: the dialect's usage_daily table, `between` (PostgreSQL's trigger), then what both
+// dialects share: the backfill from the rows already there, usage_daily's per-key and per-team
+// indexes (partial, as above), and the raw table's per-key and per-team indexes dropped.
+std::vector<std::string_view> daily_totals_steps(std::string_view create_table,
+                                                 std::initializer_list<std::string_view> between) {
+  static const std::string backfill = add_to_daily_sql("usage");
+  std::vector<std::string_view> steps{create_table};
+  steps.insert(steps.end(), between);
+  steps.insert(steps.end(), {backfill, "CREATE INDEX usage_daily_key ON usage_daily (key_id, day) WHERE key_id <> ''",
+                             "CREATE INDEX usage_daily_team ON usage_daily (team_id, day) WHERE team_id <> ''",
+                             "DROP INDEX usage_key_ts", "DROP INDEX usage_team_ts"});
+  return steps;
+}
 }  // namespace
 
 const std::vector<Migration>& sqlite_migrations() {
@@ -95,11 +116,30 @@ const std::vector<Migration>& sqlite_migrations() {
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
         "INSERT INTO meta (name, value) VALUES ('keys_revision', 1)"}},
       {3, kPartialUsageIndexes},
+      {4, daily_totals_steps(R"(CREATE TABLE usage_daily (
+             day INTEGER NOT NULL,
+             key_id TEXT NOT NULL,
+             team_id TEXT NOT NULL,
+             model TEXT NOT NULL,
+             requests INTEGER NOT NULL,
+             input_tokens INTEGER NOT NULL,
+             cached_input_tokens INTEGER NOT NULL,
+             output_tokens INTEGER NOT NULL,
+             cost_usd REAL NOT NULL,
+             errors INTEGER NOT NULL,
+             PRIMARY KEY (day, key_id, team_id, model)) WITHOUT ROWID)",
+                             {})},
   };
   return migrations;
 }
 
 const std::vector<Migration>& postgres_migrations() {
+  // The trigger runs once per COPY (or INSERT) statement over all of its rows: one grouped upsert
+  // per usage batch, whichever baton wrote it. Its groups go in key order, so two replicas' batches
+  // lock shared rows in the same order.
+  static const std::string add_function =
+      "CREATE FUNCTION baton_usage_daily_add() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN " +
+      add_to_daily_sql("added") + "; RETURN NULL; END $body$";
   static const std::vector<Migration> migrations{
       {1,
        {R"(CREATE TABLE teams (
@@ -160,6 +200,20 @@ const std::vector<Migration>& postgres_migrations() {
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
         "INSERT INTO meta (name, value) VALUES ('keys_revision', 1)"}},
       {3, kPartialUsageIndexes},
+      {4, daily_totals_steps(R"(CREATE TABLE usage_daily (
+             day BIGINT NOT NULL,
+             key_id TEXT NOT NULL,
+             team_id TEXT NOT NULL,
+             model TEXT NOT NULL,
+             requests BIGINT NOT NULL,
+             input_tokens BIGINT NOT NULL,
+             cached_input_tokens BIGINT NOT NULL,
+             output_tokens BIGINT NOT NULL,
+             cost_usd DOUBLE PRECISION NOT NULL,
+             errors BIGINT NOT NULL,
+             PRIMARY KEY (day, key_id, team_id, model)))",
+                             {add_function, "CREATE TRIGGER usage_daily_add AFTER INSERT ON usage REFERENCING NEW TABLE "
+                                            "AS added FOR EACH STATEMENT EXECUTE FUNCTION baton_usage_daily_add()"})},
   };
   return migrations;
 }
@@ -272,63 +326,6 @@ std::string_view storable_text(std::string_view text, std::string& scratch) {
     }
   }
   return scratch;
-}
-
-namespace {
-
-// Adds a parameter holding `value`; returns its placeholder "<sigil>N".
-std::string placeholder(BoundSql& bound, char sigil, std::variant<std::int64_t, std::string> value) {
-  bound.params.emplace_back(std::move(value));
-  return sigil + std::to_string(bound.params.size());
-}
-
-}  // namespace
-
-BoundSql usage_query_sql(const UsageQuery& query, char sigil) {
-  BoundSql bound;
-  bound.sql = "SELECT ";
-  bound.sql += query.by_key ? "key_id" : "''";
-  bound.sql += query.by_team ? ", team_id" : ", ''";
-  bound.sql += query.by_model ? ", model" : ", ''";
-  bound.sql += query.by_day ? ", ts_ms / 86400000" : ", 0";
-  bound.sql +=
-      ", count(*), coalesce(sum(input_tokens), 0), coalesce(sum(cached_input_tokens), 0),"
-      " coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0),"
-      " coalesce(sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END), 0) FROM usage WHERE ts_ms >= ";
-  bound.sql += placeholder(bound, sigil, query.from_ms);
-  if (query.to_ms != 0) bound.sql += " AND ts_ms < " + placeholder(bound, sigil, query.to_ms);
-  // "<> ''" repeats the partial indexes' condition (kPartialUsageIndexes) so they are used.
-  if (!query.key_id.empty()) bound.sql += " AND key_id = " + placeholder(bound, sigil, query.key_id) + " AND key_id <> ''";
-  if (!query.team_id.empty()) {
-    bound.sql += " AND team_id = " + placeholder(bound, sigil, query.team_id) + " AND team_id <> ''";
-  }
-  if (!query.model.empty()) bound.sql += " AND model = " + placeholder(bound, sigil, query.model);
-  // Group by result positions: both dialects accept them, and the day expression is not repeated.
-  std::string group_by;
-  const bool grouped[] = {query.by_key, query.by_team, query.by_model, query.by_day};
-  for (int i = 0; i < 4; ++i) {
-    if (!grouped[i]) continue;
-    group_by += group_by.empty() ? " GROUP BY " : ", ";
-    group_by += std::to_string(i + 1);
-  }
-  bound.sql += group_by;
-  return bound;
-}
-
-BoundSql spend_since_sql(const std::string& key_id, const std::string& team_id, std::int64_t since_ms, char sigil) {
-  BoundSql bound;
-  bound.sql = "SELECT coalesce(sum(cost_usd), 0) FROM usage WHERE ";
-  // The key's own index (key_id, ts_ms) or the team's answers this; a key's spend is its own even
-  // when the caller names its team too.
-  if (!key_id.empty()) {
-    bound.sql += "key_id = " + placeholder(bound, sigil, key_id) + " AND key_id <> ''";
-  } else if (!team_id.empty()) {
-    bound.sql += "team_id = " + placeholder(bound, sigil, team_id) + " AND team_id <> ''";
-  } else {
-    throw StoreError("store: spend_since: needs a key_id or a team_id");
-  }
-  bound.sql += " AND ts_ms >= " + placeholder(bound, sigil, since_ms);
-  return bound;
 }
 
 namespace {

@@ -104,12 +104,6 @@ struct BoundSql {
   std::vector<std::variant<std::int64_t, std::string>> params;
 };
 
-// query_usage's SELECT. Result columns, in order: key_id, team_id, model ('' unless grouped by),
-// day number (0 unless grouped by), requests, input_tokens, cached_input_tokens, output_tokens,
-// cost_usd, errors.
-BoundSql usage_query_sql(const UsageQuery& query, char sigil);
-// spend_since's SELECT: one column, the sum (0 when nothing matched).
-BoundSql spend_since_sql(const std::string& key_id, const std::string& team_id, std::int64_t since_ms, char sigil);
 // What both backends do with the rows they read: drop the empty total that an ungrouped
 // aggregate over no rows yields, and sort by the grouped fields (byte order, as `COLLATE "C"`).
 void finish_usage_rows(std::vector<UsageRow>& rows);

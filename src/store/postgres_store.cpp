@@ -6,6 +6,7 @@
 
 #include "store/libpq.hpp"
 #include "store/migrations.hpp"
+#include "store/usage_sql.hpp"
 
 namespace baton::store {
 namespace {

@@ -25,7 +25,7 @@ class Store {
   virtual ~Store() = default;
 
   // The schema version this build writes; each backend's migration list ends at it.
-  static constexpr int kLatestSchemaVersion = 3;
+  static constexpr int kLatestSchemaVersion = 4;
 
   virtual std::string_view backend() const = 0;  // "sqlite" | "postgresql"
   // Applies every migration newer than the database's version, each in its own transaction.

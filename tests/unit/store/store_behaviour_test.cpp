@@ -446,7 +446,7 @@ TEST_P(StoreBehaviour, UsageAnswersEveryGroupingAndFilterLikeTheReference) {
   store->insert_usage(std::span(usage).first(100));  // two batches
   store->insert_usage(std::span(usage).subspan(100));
 
-  std::vector<UsageQuery> filters(8);
+  std::vector<UsageQuery> filters(9);
   filters[1].key_id = "key_a";
   filters[2].team_id = "team_x";
   filters[3].model = "local";
@@ -457,6 +457,8 @@ TEST_P(StoreBehaviour, UsageAnswersEveryGroupingAndFilterLikeTheReference) {
   filters[7].team_id = "team_y";
   filters[7].model = "claude-3-5";
   filters[7].from_ms = kMonday + kDay - 1;
+  filters[8].from_ms = kMonday + kDay + 1;      // inside one day: no whole day at all
+  filters[8].to_ms = kMonday + kDay + 3'600'001;
   for (std::size_t f = 0; f < filters.size(); ++f) {
     for (int grouping = 0; grouping < 16; ++grouping) {
       UsageQuery query = filters[f];
@@ -477,6 +479,40 @@ TEST_P(StoreBehaviour, UsageAnswersEveryGroupingAndFilterLikeTheReference) {
   nothing.from_ms = kMonday + 3 * kDay;
   nothing.by_day = true;
   EXPECT_TRUE(store->query_usage(nothing).empty());
+}
+
+// A replica of the previous release writes usage rows itself (schema 3 had no daily totals). In
+// PostgreSQL a trigger adds every statement's rows to usage_daily, so reports count them; SQLite
+// has no statement triggers (documented: stop old processes before new ones on one file).
+TEST_P(StoreBehaviour, RowsAnOlderReleaseWritesAreCountedInPostgres) {
+  if (GetParam() == Backend::sqlite) GTEST_SKIP() << "SQLite's daily totals are kept by the writer itself";
+  auto store = open_migrated();
+  const auto usage = sample_usage();
+  store->insert_usage(std::span(usage).first(10));
+  exec_raw(R"(INSERT INTO usage (ts_ms, request_id, key_id, team_id, model, deployment, input_tokens,
+                                 output_tokens, cost_usd, latency_ms, ttft_ms, status, attempts, guard_action)
+              VALUES (1700438400005, 'old_1', 'key_a', 'team_x', 'local', 'local/tiny', 10, 5, 0.25, 100, 20, 200, 1, ''),
+                     (1700524800000, 'old_2', 'key_a', 'team_x', 'local', 'local/tiny', 7, 0, 0.5, 100, 0, 500, 2, ''))");
+  std::vector<UsageRecord> all(usage.begin(), usage.begin() + 10);
+  for (const auto& [ts, input, output, cost, status] :
+       {std::tuple{1'700'438'400'005LL, 10, 5, 0.25, 200}, std::tuple{1'700'524'800'000LL, 7, 0, 0.5, 500}}) {
+    UsageRecord old;
+    old.ts_ms = ts;
+    old.key_id = "key_a";
+    old.team_id = "team_x";
+    old.model = "local";
+    old.input_tokens = input;
+    old.output_tokens = output;
+    old.cost_usd = cost;
+    old.status = static_cast<std::uint16_t>(status);
+    all.push_back(old);
+  }
+  UsageQuery query;
+  query.by_key = query.by_model = query.by_day = true;
+  EXPECT_EQ(as_fields(store->query_usage(query)), as_fields(reference(all, query)));
+  double key_a = 0;
+  for (const UsageRecord& r : all) key_a += r.key_id == "key_a" ? r.cost_usd : 0;
+  EXPECT_EQ(store->spend_since("key_a", "", kMonday), key_a);
 }
 
 TEST_P(StoreBehaviour, DaysAreUtcCalendarDays) {

@@ -7,6 +7,7 @@
 
 #include "store/migrations.hpp"
 #include "store/store.hpp"
+#include "store/usage_sql.hpp"
 
 namespace baton::store {
 namespace {
@@ -50,10 +51,10 @@ TEST(StoreUrl, SqliteFilesUseWal) {
   std::filesystem::remove_all(dir);
 }
 
-// The per-key and per-team usage indexes leave out rows without a key or team (every usage record
-// of unkeyed traffic then costs two B-tree inserts, not four). A query only gets a partial index
-// when it repeats the index's condition: the spend and usage queries must still use them.
-TEST(StoreUrl, KeyAndTeamUsageQueriesUseThePartialIndexes) {
+// Spend and usage by key or team read whole days from usage_daily through its per-key and per-team
+// indexes, which leave out rows without a key or team: a query only gets a partial index when it
+// repeats the index's condition. The partial days at the ends come from usage by its time index.
+TEST(StoreUrl, KeyAndTeamUsageQueriesUseTheDailyIndexesAndTheTimeIndex) {
   const auto dir = std::filesystem::temp_directory_path() / ("baton-store-plan-" + std::to_string(getpid()));
   const auto path = dir / "baton.db";
   open_store("sqlite://" + path.string())->migrate();
@@ -71,14 +72,22 @@ TEST(StoreUrl, KeyAndTeamUsageQueriesUseThePartialIndexes) {
     sqlite3_finalize(statement);
     return details;
   };
-  EXPECT_NE(plan(schema::spend_since_sql("key_1", "", 0, '?').sql).find("usage_key_ts"), std::string::npos);
-  EXPECT_NE(plan(schema::spend_since_sql("", "team_1", 0, '?').sql).find("usage_team_ts"), std::string::npos);
+  constexpr std::int64_t kNoon = 1'700'481'600'000;  // 2023-11-20T12:00:00Z: a partial first day
+  for (const std::string& sql : {schema::spend_since_sql("key_1", "", kNoon, '?').sql,
+                                 schema::spend_since_sql("key_1", "team_1", 0, '?').sql}) {
+    EXPECT_NE(plan(sql).find("usage_daily_key"), std::string::npos) << plan(sql);
+    EXPECT_NE(plan(sql).find("usage_ts"), std::string::npos) << plan(sql);
+  }
+  EXPECT_NE(plan(schema::spend_since_sql("", "team_1", kNoon, '?').sql).find("usage_daily_team"), std::string::npos);
   UsageQuery by_key;
   by_key.key_id = "key_1";
-  EXPECT_NE(plan(schema::usage_query_sql(by_key, '?').sql).find("usage_key_ts"), std::string::npos);
+  by_key.from_ms = kNoon;
+  by_key.to_ms = kNoon + 10 * schema::kDayMs;
+  EXPECT_NE(plan(schema::usage_query_sql(by_key, '?').sql).find("usage_daily_key"), std::string::npos);
+  EXPECT_NE(plan(schema::usage_query_sql(by_key, '?').sql).find("usage_ts"), std::string::npos);
   UsageQuery by_team;
   by_team.team_id = "team_1";
-  EXPECT_NE(plan(schema::usage_query_sql(by_team, '?').sql).find("usage_team_ts"), std::string::npos);
+  EXPECT_NE(plan(schema::usage_query_sql(by_team, '?').sql).find("usage_daily_team"), std::string::npos);
   sqlite3_close(db);
   std::filesystem::remove_all(dir);
 }
