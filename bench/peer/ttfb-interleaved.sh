@@ -19,7 +19,8 @@ port=28091
 for binary in "$@"; do
   rm -f "var/bench-$port.db" "var/bench-$port.db-wal" "var/bench-$port.db-shm"
   sed "s/127.0.0.1:28090/127.0.0.1:$port/; s#var/bench.db#var/bench-$port.db#" bench/peer/baton-bench.yaml >"$work/$port.yaml"
-  BATON_ACCESS_LOG=var/bench-access-$port.log taskset -c 1 "$binary" serve --config "$work/$port.yaml" >/dev/null 2>&1 &
+  # Its own session, like the references (see run.sh).
+  BATON_ACCESS_LOG=var/bench-access-$port.log setsid taskset -c 1 "$binary" serve --config "$work/$port.yaml" >/dev/null 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.05; done
   targets+=("$(basename "$binary")@$port $port /v1/chat/completions bench-sse")
