@@ -33,7 +33,8 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 std::string parts_sql(const UsageQuery& query, BoundSql& bound, char sigil) {
   const std::int64_t from = query.from_ms;
   const std::int64_t to = query.to_ms == 0 ? std::numeric_limits<std::int64_t>::max() : query.to_ms;
-  const std::int64_t first_day = floor_div(from, kDayMs) + (floor_div(from, kDayMs) * kDayMs == from ? 0 : 1);
+  const std::int64_t from_day = floor_div(from, kDayMs);
+  const std::int64_t first_day = from_day * kDayMs == from ? from_day : from_day + 1;  // the first whole day
   const std::int64_t end_day = query.to_ms == 0 ? std::numeric_limits<std::int64_t>::max() : floor_div(to, kDayMs);
   // Records before the first whole day, and after the last one; a range inside one day is all "head".
   const bool whole_days = first_day < end_day;
