@@ -1,6 +1,7 @@
 #include "core/json_text.hpp"
 
 #include "api/context.hpp"
+#include "api/governance_stage.hpp"
 #include "http/socket_write.hpp"
 #include "server/worker.hpp"
 
@@ -69,6 +70,9 @@ awaitable<void> write_error(RequestContext& ctx, const Error& error, std::string
   const std::string body = anthropic ? anthropic_error_body(error) : openai_error_body(error);
   ctx.log.error_code = error_info(error.code).code;
   const unsigned status = http_status(error.code);
+  // An admitted request that ends in an error (a PII block, a failed redaction) gives its parallel
+  // slot and reservation back before the client has the answer and can send its next request.
+  settle_admission(ctx);
   co_await write_response(ctx, status, "application/json", body, extra);
 }
 
