@@ -38,6 +38,7 @@ struct RequestContext {
   std::string pii_types;                 // audit: "KR_RRN:2,..." (the log holds a view of it)
 
   // Governance: who called, and the limiter ticket to settle once the response is done.
+  tenancy::TokenDigestMemo* token_memo = nullptr;  // the session's
   tenancy::Caller caller;
   tenancy::Ticket ticket;
   bool ticket_admitted = false;       // admit() let it through (counted, or failed open) and settle() is still owed

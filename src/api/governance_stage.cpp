@@ -50,7 +50,8 @@ std::string limit_description(const tenancy::Subject& s, std::string_view limit)
 
 bool identify(RequestContext& ctx) {
   const std::string& master = ctx.routes->config().auth.master_key;
-  ctx.caller = tenancy::authenticate(ctx.worker.key_directory(), header_token(ctx.request), master, tenancy::unix_now_ms());
+  ctx.caller = tenancy::authenticate(ctx.worker.key_directory(), header_token(ctx.request), master,
+                                     tenancy::unix_now_ms(), ctx.token_memo);
   return ctx.caller.admitted();
 }
 

@@ -183,6 +183,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
   http::SocketDeadline deadline(deadlines_, socket);
   Clock::time_point last_done = Clock::now();  // when the previous request ended (clock reads add up)
   std::string request_id;  // the current request's; its capacity serves every request on the connection
+  tenancy::TokenDigestMemo token_memo;  // the connection's last bearer token, hashed once
   bool peer_closed = false;  // the client ended the connection between requests
 
   while (!draining_) {
@@ -249,6 +250,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
                             .routes = app_.routes(),
                             .request_id = request_id,
                             .started = read_at != Clock::time_point{} ? read_at : Clock::now()};
+    ctx.token_memo = &token_memo;
     ctx.keep_alive = parser.keep_alive();
     ctx.draining = draining_;
     ctx.log.request_id = ctx.request_id;

@@ -187,8 +187,9 @@ std::size_t KeyDirectory::DigestHash::operator()(const Digest& digest) const noe
   return hash;
 }
 
-const KeyDirectory::Entry* KeyDirectory::find(std::string_view secret) const {
-  const Digest digest = digest_of(secret);
+const KeyDirectory::Entry* KeyDirectory::find(std::string_view secret) const { return find_digest(digest_of(secret)); }
+
+const KeyDirectory::Entry* KeyDirectory::find_digest(const Digest& digest) const {
   const auto it = by_digest_.find(digest);
   if (it == by_digest_.end()) return nullptr;
   // The map found the slot; the final equality check is constant-time over the whole digest.
@@ -224,8 +225,29 @@ std::string_view bearer_token(std::string_view authorization) {
   return authorization;
 }
 
+TokenDigestMemo::~TokenDigestMemo() { forget(); }
+
+void TokenDigestMemo::forget() {
+  if (!token_.empty()) OPENSSL_cleanse(token_.data(), token_.size());
+  OPENSSL_cleanse(digest_.data(), digest_.size());
+  token_.clear();
+  valid_ = false;
+}
+
+const KeyDirectory::Digest& TokenDigestMemo::digest_of(std::string_view token) {
+  // Equal lengths first: CRYPTO_memcmp needs them, and a length only says what this connection sent.
+  if (valid_ && token.size() == token_.size() && CRYPTO_memcmp(token.data(), token_.data(), token.size()) == 0) {
+    return digest_;
+  }
+  forget();
+  digest_ = tenancy::digest_of(token);
+  token_.assign(token);
+  valid_ = true;
+  return digest_;
+}
+
 Caller authenticate(const std::shared_ptr<const KeyDirectory>& directory, std::string_view token,
-                    const std::string& master_key, std::int64_t now_ms) {
+                    const std::string& master_key, std::int64_t now_ms, TokenDigestMemo* memo) {
   Caller caller;
   if (master_key.empty() && (directory == nullptr || directory->empty())) {
     caller.status = Caller::Status::open_mode;
@@ -235,12 +257,12 @@ Caller authenticate(const std::shared_ptr<const KeyDirectory>& directory, std::s
     caller.status = Caller::Status::missing;
     return caller;
   }
-  const KeyDirectory::Entry* entry = directory != nullptr ? directory->find(token) : nullptr;
+  const KeyDirectory::Digest presented = memo != nullptr ? memo->digest_of(token) : digest_of(token);
+  const KeyDirectory::Entry* entry = directory != nullptr ? directory->find_digest(presented) : nullptr;
   if (entry == nullptr) {
     caller.status = Caller::Status::unknown;
     if (!master_key.empty()) {
-      const std::string presented = raw_digest(token);
-      const std::string expected = raw_digest(master_key);
+      const KeyDirectory::Digest expected = digest_of(master_key);
       if (CRYPTO_memcmp(presented.data(), expected.data(), SHA256_DIGEST_LENGTH) == 0) caller.status = Caller::Status::master;
     }
     return caller;

@@ -45,8 +45,11 @@ class KeyDirectory {
   KeyDirectory(const KeyDirectory&) = delete;
   KeyDirectory& operator=(const KeyDirectory&) = delete;
 
+  using Digest = std::array<unsigned char, 32>;  // raw SHA-256
+
   // The entry whose hash matches `secret`'s (revoked and expired ones included), or nullptr.
   const Entry* find(std::string_view secret) const;
+  const Entry* find_digest(const Digest& digest) const;
   const store::TeamRecord* team(std::string_view id) const;
   std::int64_t revision() const { return revision_; }
   // No key was ever created: with no master key either, baton runs in open dev mode.
@@ -57,13 +60,33 @@ class KeyDirectory {
  private:
   std::vector<store::TeamRecord> teams_;
   std::vector<Entry> entries_;
-  using Digest = std::array<unsigned char, 32>;  // raw SHA-256
   // A digest is uniformly random already: its first eight bytes are the hash.
   struct DigestHash {
     std::size_t operator()(const Digest& digest) const noexcept;
   };
   std::unordered_map<Digest, std::size_t, DigestHash> by_digest_;  // → entries_ index
   std::int64_t revision_;
+};
+
+// A connection's last bearer token and its SHA-256. Keep-alive clients send the same key with every
+// request, so the digest is computed once per connection rather than once per request (229 ns with
+// the algorithm prefetched). Holds the token no longer than the connection, whose read buffer held
+// it anyway; matched with CRYPTO_memcmp and wiped when replaced or destroyed.
+class TokenDigestMemo {
+ public:
+  TokenDigestMemo() = default;
+  TokenDigestMemo(const TokenDigestMemo&) = delete;
+  TokenDigestMemo& operator=(const TokenDigestMemo&) = delete;
+  ~TokenDigestMemo();
+
+  const KeyDirectory::Digest& digest_of(std::string_view token);
+
+ private:
+  void forget();
+
+  std::string token_;
+  KeyDirectory::Digest digest_{};
+  bool valid_ = false;
 };
 
 // Who is calling, resolved once per request. Pins the directory it came from.
@@ -86,8 +109,9 @@ struct Caller {
 std::string_view bearer_token(std::string_view authorization);
 
 // Copies `directory` into the caller only when a key entry is returned (the pointer keeps it alive):
-// open-mode and master-key requests never touch the shared reference count.
+// open-mode and master-key requests never touch the shared reference count. `memo` (the
+// connection's, may be null) saves hashing a token the connection presented before.
 Caller authenticate(const std::shared_ptr<const KeyDirectory>& directory, std::string_view token,
-                    const std::string& master_key, std::int64_t now_ms);
+                    const std::string& master_key, std::int64_t now_ms, TokenDigestMemo* memo = nullptr);
 
 }  // namespace baton::tenancy

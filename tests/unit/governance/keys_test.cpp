@@ -59,6 +59,37 @@ TEST(Keys, AuthenticateResolvesEveryStatus) {
   EXPECT_EQ(authenticate(dir, "master-secreT", "master-secret", now).status, Caller::Status::unknown);
 }
 
+// One connection's memo: the same token gives the same answers as hashing afresh, a different
+// token (one character, or a prefix of the last) is hashed anew, and a revocation in a newer
+// directory still applies (the memo keeps digests, never answers).
+TEST(Keys, TheConnectionsTokenMemoChangesNoAnswer) {
+  const std::string live = generate_secret();
+  const std::string other = generate_secret();
+  auto dir = std::make_shared<const KeyDirectory>(
+      std::vector<store::KeyRecord>{key_with(live, "key_live"), key_with(other, "key_other")},
+      std::vector<store::TeamRecord>{}, 1);
+  TokenDigestMemo memo;
+  const std::int64_t now = 5'000;
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(authenticate(dir, live, "master-secret", now, &memo).key_id(), "key_live");
+    EXPECT_EQ(authenticate(dir, live, "master-secret", now, &memo).key_id(), "key_live");
+    EXPECT_EQ(authenticate(dir, live.substr(0, live.size() - 1), "master-secret", now, &memo).status,
+              Caller::Status::unknown);
+    EXPECT_EQ(authenticate(dir, other, "master-secret", now, &memo).key_id(), "key_other");
+    std::string flipped = live;
+    flipped.back() = flipped.back() == 'a' ? 'b' : 'a';
+    EXPECT_EQ(authenticate(dir, flipped, "master-secret", now, &memo).status, Caller::Status::unknown);
+    EXPECT_EQ(authenticate(dir, "master-secret", "master-secret", now, &memo).status, Caller::Status::master);
+    EXPECT_EQ(authenticate(dir, "master-secret", "master-secret", now, &memo).status, Caller::Status::master);
+    EXPECT_EQ(authenticate(dir, "master-secret", "", now, &memo).status, Caller::Status::unknown);
+  }
+  EXPECT_EQ(authenticate(dir, live, "", now, &memo).status, Caller::Status::key);
+  std::vector<store::KeyRecord> revoked{key_with(live, "key_live")};
+  revoked[0].revoked_at_ms = 10;
+  auto newer = std::make_shared<const KeyDirectory>(std::move(revoked), std::vector<store::TeamRecord>{}, 2);
+  EXPECT_EQ(authenticate(newer, live, "", now, &memo).status, Caller::Status::revoked);
+}
+
 TEST(Keys, OpenModeOnlyWithoutMasterKeyAndWithoutKeys) {
   auto empty = std::make_shared<const KeyDirectory>(std::vector<store::KeyRecord>{}, std::vector<store::TeamRecord>{}, 0);
   EXPECT_EQ(authenticate(empty, "", "", 0).status, Caller::Status::open_mode);
