@@ -29,6 +29,9 @@ struct RequestContext {
   Request& request;
   std::shared_ptr<const routing::RouteTable> routes;
   std::string_view request_id;  // the session keeps the text
+  // The limiter ticket to settle once the response is done. The session's: its strings keep their
+  // capacity from one request to the next on the connection.
+  tenancy::Ticket& ticket;
   Clock::time_point started;
   bool keep_alive = true;
   bool draining = false;          // answer with connection: close
@@ -37,10 +40,9 @@ struct RequestContext {
   obs::RouteMetrics* metrics = nullptr;  // set once a deployment is chosen
   std::string pii_types;                 // audit: "KR_RRN:2,..." (the log holds a view of it)
 
-  // Governance: who called, and the limiter ticket to settle once the response is done.
+  // Governance: who called (the ticket is above).
   tenancy::TokenDigestMemo* token_memo = nullptr;  // the session's
   tenancy::Caller caller;
-  tenancy::Ticket ticket;
   bool ticket_admitted = false;       // admit() let it through (counted, or failed open) and settle() is still owed
   bool usage_expected = false;        // a model request: one usage record when it ends
   const config::Price* price = nullptr;  // the answering deployment's price

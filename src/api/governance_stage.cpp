@@ -92,11 +92,13 @@ Precheck precheck(RequestContext& ctx, const routing::ModelGroup& group, std::ui
   if (!ctx.caller.may_use(group.config->name)) return Precheck::model_refused;
   tenancy::Governance& gov = governance(ctx);
   if (!gov.usage().has_room() && fails_closed(ctx, gov.storage().fail_closed)) return Precheck::store_full;
-  if (ctx.caller.status != tenancy::Caller::Status::key) return Precheck::admitted;
+  if (ctx.caller.status != tenancy::Caller::Status::key) {
+    ctx.ticket.subjects.clear();  // the connection's ticket may hold an earlier request's
+    return Precheck::admitted;
+  }
   now = tenancy::unix_now_ms();
-  ctx.ticket = gov.ticket_for(ctx.caller, std::string(ctx.request_id),
-                              reservation(group, est_input_tokens, est_output_tokens), now,
-                              ctx.routes->config().pricing);
+  gov.fill_ticket(ctx.ticket, ctx.caller, ctx.request_id, reservation(group, est_input_tokens, est_output_tokens), now,
+                  ctx.routes->config().pricing);
   return ctx.ticket.subjects.empty() ? Precheck::admitted : Precheck::count;
 }
 }  // namespace
@@ -110,7 +112,7 @@ bool admitted_at_once(RequestContext& ctx, const routing::ModelGroup& group, std
   const Precheck step = precheck(ctx, group, est_input_tokens, est_output_tokens, now);
   if (step != Precheck::count) return step == Precheck::admitted;  // a refusal: admit() answers it
   if (local->try_admit(ctx.ticket, now).outcome != tenancy::Outcome::admitted) {
-    ctx.ticket = {};  // a refusal counted nothing: admit() decides again and answers it
+    // A refusal counted nothing: admit() fills the ticket again, decides again and answers it.
     return false;
   }
   ctx.ticket_admitted = true;

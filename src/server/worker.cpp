@@ -184,6 +184,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
   Clock::time_point last_done = Clock::now();  // when the previous request ended (clock reads add up)
   std::string request_id;  // the current request's; its capacity serves every request on the connection
   tenancy::TokenDigestMemo token_memo;  // the connection's last bearer token, hashed once
+  tenancy::Ticket ticket;  // the current request's limiter ticket; its storage serves the connection
   bool peer_closed = false;  // the client ended the connection between requests
 
   while (!draining_) {
@@ -249,6 +250,7 @@ awaitable<void> Worker::session(tcp::socket socket) {
                             .request = request,
                             .routes = app_.routes(),
                             .request_id = request_id,
+                            .ticket = ticket,
                             .started = read_at != Clock::time_point{} ? read_at : Clock::now()};
     ctx.token_memo = &token_memo;
     ctx.keep_alive = parser.keep_alive();

@@ -23,25 +23,30 @@ const PeriodWindow& cached_period(store::BudgetPeriod period, std::int64_t now_m
   return slot;
 }
 
-Subject subject_for(const std::string& scope, const store::Limits& limits, std::int64_t now_ms,
-                    const config::PricingConfig& pricing, bool fail_closed) {
-  Subject s;
-  s.scope = scope;
+// Writes `scope`'s limits into `s`, a subject slot whose strings may be reused from an earlier
+// request on the connection. False when nothing is limited (the slot is then not part of the ticket).
+bool fill_subject(Subject& s, const std::string& scope, const store::Limits& limits, std::int64_t now_ms,
+                  const config::PricingConfig& pricing, bool fail_closed) {
   s.rpm = limits.rpm;
   s.tpm = limits.tpm;
   s.max_parallel = limits.max_parallel;
+  s.budget_usd = 0;
+  s.period_id.clear();
+  s.period_end_ms = 0;
   if (limits.budget > 0) {
     s.budget_usd = to_usd(limits.budget, limits.budget_currency, pricing);
     const PeriodWindow& window = cached_period(limits.budget_period, now_ms);
-    s.period_id = window.id;
+    s.period_id.assign(window.id);
     s.period_end_ms = window.end_ms;
   }
+  if (!s.limited()) return false;
+  s.scope.assign(scope);
   switch (limits.fail_mode) {
     case store::FailMode::open: s.fail_mode = store::FailMode::open; break;
     case store::FailMode::closed: s.fail_mode = store::FailMode::closed; break;
     case store::FailMode::inherit: s.fail_mode = fail_closed ? store::FailMode::closed : store::FailMode::open; break;
   }
-  return s;
+  return true;
 }
 
 }  // namespace
@@ -137,20 +142,21 @@ void Governance::seed_budgets(store::Store& store, const KeyDirectory& directory
   }
 }
 
-Ticket Governance::ticket_for(const Caller& caller, std::string request_id, double estimate_usd, std::int64_t now_ms,
-                              const config::PricingConfig& pricing) const {
-  Ticket ticket;
-  ticket.request_id = std::move(request_id);
+void Governance::fill_ticket(Ticket& ticket, const Caller& caller, std::string_view request_id, double estimate_usd,
+                             std::int64_t now_ms, const config::PricingConfig& pricing) const {
+  ticket.request_id.assign(request_id);
   ticket.estimate_usd = estimate_usd;
-  if (caller.status != Caller::Status::key || caller.entry == nullptr) return ticket;
-  const store::KeyRecord& key = caller.entry->key;
-  Subject key_subject = subject_for(caller.entry->key_scope, key.limits, now_ms, pricing, storage_.fail_closed);
-  if (key_subject.limited()) ticket.subjects.push_back(std::move(key_subject));
-  if (const store::TeamRecord* team = caller.entry->team; team != nullptr) {
-    Subject team_subject = subject_for(caller.entry->team_scope, team->limits, now_ms, pricing, storage_.fail_closed);
-    if (team_subject.limited()) ticket.subjects.push_back(std::move(team_subject));
+  std::size_t used = 0;
+  // Slots are reused, not rebuilt: a keep-alive client with the same key fills the same strings.
+  auto fill = [&](const std::string& scope, const store::Limits& limits) {
+    if (used == ticket.subjects.size()) ticket.subjects.emplace_back();
+    if (fill_subject(ticket.subjects[used], scope, limits, now_ms, pricing, storage_.fail_closed)) ++used;
+  };
+  if (caller.status == Caller::Status::key && caller.entry != nullptr) {
+    fill(caller.entry->key_scope, caller.entry->key.limits);
+    if (const store::TeamRecord* team = caller.entry->team; team != nullptr) fill(caller.entry->team_scope, team->limits);
   }
-  return ticket;
+  ticket.subjects.resize(used);
 }
 
 }  // namespace baton::tenancy

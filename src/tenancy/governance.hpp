@@ -12,6 +12,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "config/config.hpp"
@@ -69,9 +70,10 @@ class Governance {
   // answers only after this replica's workers see the change.
   void refresh_after_change(store::Store& store) { refresh(store); }
 
-  // Subjects (key, team) and their limits for one request; empty subjects when nothing is limited.
-  Ticket ticket_for(const Caller& caller, std::string request_id, double estimate_usd, std::int64_t now_ms,
-                    const config::PricingConfig& pricing) const;
+  // Fills `ticket` with the subjects (key, team) and limits of one request, reusing its storage;
+  // no subjects when nothing is limited.
+  void fill_ticket(Ticket& ticket, const Caller& caller, std::string_view request_id, double estimate_usd,
+                   std::int64_t now_ms, const config::PricingConfig& pricing) const;
 
  private:
   store::Store& admin_store();  // store thread only: the connection, reopened after a failure

@@ -187,13 +187,35 @@ std::size_t KeyDirectory::DigestHash::operator()(const Digest& digest) const noe
   return hash;
 }
 
+bool equal_in_constant_time(const void* a, const void* b, std::size_t size) {
+  const auto* left = static_cast<const unsigned char*>(a);
+  const auto* right = static_cast<const unsigned char*>(b);
+  std::uint64_t differ = 0;
+  std::size_t i = 0;
+  for (; i + sizeof differ <= size; i += sizeof differ) {
+    std::uint64_t x = 0;
+    std::uint64_t y = 0;
+    std::memcpy(&x, left + i, sizeof x);
+    std::memcpy(&y, right + i, sizeof y);
+    differ |= x ^ y;
+    // An empty asm the compiler must assume reads and changes `differ`: it cannot prove the
+    // result settled early and end the loop at the first difference.
+    asm volatile("" : "+r"(differ));
+  }
+  for (; i < size; ++i) {
+    differ |= static_cast<std::uint64_t>(left[i] ^ right[i]);
+    asm volatile("" : "+r"(differ));
+  }
+  return differ == 0;
+}
+
 const KeyDirectory::Entry* KeyDirectory::find(std::string_view secret) const { return find_digest(digest_of(secret)); }
 
 const KeyDirectory::Entry* KeyDirectory::find_digest(const Digest& digest) const {
   const auto it = by_digest_.find(digest);
   if (it == by_digest_.end()) return nullptr;
   // The map found the slot; the final equality check is constant-time over the whole digest.
-  if (CRYPTO_memcmp(it->first.data(), digest.data(), SHA256_DIGEST_LENGTH) != 0) return nullptr;
+  if (!equal_in_constant_time(it->first.data(), digest.data(), SHA256_DIGEST_LENGTH)) return nullptr;
   return &entries_[it->second];
 }
 
@@ -235,8 +257,8 @@ void TokenDigestMemo::forget() {
 }
 
 const KeyDirectory::Digest& TokenDigestMemo::digest_of(std::string_view token) {
-  // Equal lengths first: CRYPTO_memcmp needs them, and a length only says what this connection sent.
-  if (valid_ && token.size() == token_.size() && CRYPTO_memcmp(token.data(), token_.data(), token.size()) == 0) {
+  // Equal lengths first: the comparison needs them, and a length only says what this connection sent.
+  if (valid_ && token.size() == token_.size() && equal_in_constant_time(token.data(), token_.data(), token.size())) {
     return digest_;
   }
   forget();
@@ -263,7 +285,7 @@ Caller authenticate(const std::shared_ptr<const KeyDirectory>& directory, std::s
     caller.status = Caller::Status::unknown;
     if (!master_key.empty()) {
       const KeyDirectory::Digest expected = digest_of(master_key);
-      if (CRYPTO_memcmp(presented.data(), expected.data(), SHA256_DIGEST_LENGTH) == 0) caller.status = Caller::Status::master;
+      if (equal_in_constant_time(presented.data(), expected.data(), SHA256_DIGEST_LENGTH)) caller.status = Caller::Status::master;
     }
     return caller;
   }

@@ -25,7 +25,7 @@ struct Subject {
   std::string scope;  // "key:<id>" | "team:<id>": the Redis key prefix and the name in 429 messages
   std::uint32_t rpm = 0, tpm = 0, max_parallel = 0;  // 0 = unlimited
   double budget_usd = 0;                             // 0 = no budget
-  std::string period_id;                             // "2026-11-22" | "2026-W47" | "2026-11" (UTC)
+  std::string period_id;                             // "d2026-11-22" | "w2026-11-16" (its Monday) | "m2026-11" (UTC)
   std::int64_t period_end_ms = 0;                    // when this period's spend resets
   store::FailMode fail_mode = store::FailMode::open;  // resolved: never inherit here
   bool limited() const { return rpm != 0 || tpm != 0 || max_parallel != 0 || budget_usd != 0; }

@@ -90,6 +90,23 @@ TEST(Keys, TheConnectionsTokenMemoChangesNoAnswer) {
   EXPECT_EQ(authenticate(newer, live, "", now, &memo).status, Caller::Status::revoked);
 }
 
+// Every length around the eight-byte steps, and a difference in every position (word or tail).
+TEST(Keys, ConstantTimeEqualityFindsADifferenceAnywhere) {
+  for (std::size_t size = 0; size <= 41; ++size) {
+    std::string a(size, 'k');
+    for (std::size_t i = 0; i < size; ++i) a[i] = static_cast<char>('A' + (i * 7) % 26);
+    const std::string b = a;
+    EXPECT_TRUE(equal_in_constant_time(a.data(), b.data(), size)) << size;
+    for (std::size_t at = 0; at < size; ++at) {
+      std::string c = a;
+      c[at] = static_cast<char>(c[at] ^ 0x01);
+      EXPECT_FALSE(equal_in_constant_time(a.data(), c.data(), size)) << size << " at " << at;
+      c[at] = static_cast<char>(a[at] ^ 0x80);
+      EXPECT_FALSE(equal_in_constant_time(c.data(), a.data(), size)) << size << " at " << at;
+    }
+  }
+}
+
 TEST(Keys, OpenModeOnlyWithoutMasterKeyAndWithoutKeys) {
   auto empty = std::make_shared<const KeyDirectory>(std::vector<store::KeyRecord>{}, std::vector<store::TeamRecord>{}, 0);
   EXPECT_EQ(authenticate(empty, "", "", 0).status, Caller::Status::open_mode);
